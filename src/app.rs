@@ -1,0 +1,165 @@
+//! Application state, startup checks and the server loop.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::net::TcpListener;
+
+use crate::domain::public_url::PublicUrl;
+use crate::domain::template::{self, Template};
+use crate::keys::NamedKey;
+use crate::sequencer::{Keys, RollbackGuard, Sequencer};
+use crate::store::{KeyRow, Store, StoreError, TemplateRow};
+
+pub type Limiter = DefaultKeyedRateLimiter<IpAddr>;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub sequencer: Sequencer,
+    pub keys: Arc<Keys>,
+    pub public_url: Arc<PublicUrl>,
+    pub guard: Arc<RollbackGuard>,
+    pub lookup_limiter: Arc<Limiter>,
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
+}
+
+/// Everything `serve` needs, already read from files and flags.
+pub struct Settings {
+    pub public_url: PublicUrl,
+    pub pledge_key: SigningKey,
+    pub log_key: SigningKey,
+    pub checkpoint_file: Option<PathBuf>,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub lookup_limit: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Sequencer(#[from] crate::sequencer::SequencerError),
+    #[error("the pledge key and the log key must be different keys (SPEC 3.4)")]
+    SameKey,
+}
+
+/// Migrates, fixes the log's identity on first start, publishes the keys, and starts the
+/// sequencer. Key names and the origin come from the database once stored, never recomputed.
+pub async fn build_state(
+    store: Arc<dyn Store>,
+    settings: Settings,
+) -> Result<AppState, StartError> {
+    if settings.pledge_key.verifying_key() == settings.log_key.verifying_key() {
+        return Err(StartError::SameKey);
+    }
+    store.migrate().await?;
+    let host = settings.public_url.host().to_string();
+    store
+        .init_setting("public_url", &settings.public_url.origin())
+        .await?;
+    let pledge_name = store
+        .init_setting("pledge_key_name", &format!("{host}/pledge"))
+        .await?;
+    let log_name = store
+        .init_setting("log_key_name", &format!("{host}/log"))
+        .await?;
+    let origin = store
+        .init_setting("log_origin", &format!("{host}/log"))
+        .await?;
+    let keys = Keys {
+        pledge: NamedKey::new(&pledge_name, settings.pledge_key),
+        log: NamedKey::new(&log_name, settings.log_key),
+        origin,
+    };
+    let now = chrono::Utc::now().timestamp();
+    for (purpose, key) in [("pledge", &keys.pledge), ("log", &keys.log)] {
+        store
+            .publish_key(&KeyRow {
+                key_id: key.key_id.to_vec(),
+                purpose: purpose.to_string(),
+                name: key.name.clone(),
+                public_key: key.public_bytes().to_vec(),
+                not_before: now,
+                not_after: None,
+            })
+            .await?;
+    }
+    ensure_builtin_templates(store.as_ref()).await?;
+
+    let guard = match settings.checkpoint_file {
+        Some(path) => RollbackGuard::open(path)?,
+        None => RollbackGuard::disabled(),
+    };
+    let head = store.log_head().await?;
+    if let Err(e) = guard.check(head.size) {
+        tracing::error!(error = %e, "signing is disabled until an operator resolves this");
+    }
+    let guard = Arc::new(guard);
+    let keys = Arc::new(keys);
+    let sequencer = Sequencer::spawn(store.clone(), keys.clone(), guard.clone());
+    let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
+    Ok(AppState {
+        store,
+        sequencer,
+        keys,
+        public_url: Arc::new(settings.public_url),
+        guard,
+        lookup_limiter: Arc::new(RateLimiter::keyed(
+            Quota::per_minute(per_minute).allow_burst(per_minute),
+        )),
+        trusted_proxies: Arc::new(settings.trusted_proxies),
+    })
+}
+
+/// The shipped templates are numbers 1 and 2 in every deployment.
+pub async fn ensure_builtin_templates(store: &dyn Store) -> Result<(), StoreError> {
+    let now = chrono::Utc::now().timestamp();
+    for t in template::builtin() {
+        store.add_template(&template_row(&t), now).await?;
+    }
+    Ok(())
+}
+
+pub fn template_row(t: &Template) -> TemplateRow {
+    TemplateRow {
+        number: 0,
+        code: t.code.clone(),
+        version: i64::from(t.version),
+        title: t.title.clone(),
+        body: serde_json::json!({
+            "code": t.code,
+            "version": t.version,
+            "title": t.title,
+            "preamble": t.preamble,
+            "points": t.points,
+            "closing": t.closing,
+        })
+        .to_string(),
+        sha256: t.sha256().to_vec(),
+    }
+}
+
+pub fn template_from_row(row: &TemplateRow) -> Result<Template, StoreError> {
+    serde_json::from_str(&row.body)
+        .map_err(|e| StoreError::Corrupt(format!("template {}: {e}", row.number)))
+}
+
+/// Serves until `shutdown` resolves. Takes a bound listener so tests can use port 0.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = crate::http::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

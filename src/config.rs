@@ -1,0 +1,191 @@
+//! The command line. `ikrar --help` and `ikrar <command> --help` are the configuration
+//! reference; every option that an operator sets in production also reads an env variable.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ikrar",
+    version,
+    about = "Signed civil-servant pledges with a transparency log"
+)]
+pub struct Cli {
+    /// sqlite://FILE (created if missing) or postgres://… [default: sqlite://ikrar.db;
+    /// sqlite://ikrar-demo.db with `serve --demo`]
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (applies migrations first).
+    Serve(ServeArgs),
+    /// Apply database migrations.
+    Migrate,
+    /// Make a new pledge key and log key (PKCS#8 PEM, .pub and .vkey files).
+    Keygen(KeygenArgs),
+    /// Manage instansi (tenants).
+    #[command(subcommand)]
+    Instansi(InstansiCommand),
+    /// Import staff rosters.
+    #[command(subcommand)]
+    Roster(RosterCommand),
+    /// Manage pledge templates.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// Create and close campaigns.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
+    /// Issue signing links for a campaign and write them to a CSV file.
+    Invitations(InvitationsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// PEM file of the pledge key (signs records)
+    #[arg(long, env = "IKRAR_PLEDGE_KEY")]
+    pub pledge_key: Option<PathBuf>,
+    /// PEM file of the log key (signs checkpoints)
+    #[arg(long, env = "IKRAR_LOG_KEY")]
+    pub log_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[arg(long, env = "IKRAR_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Bare origin used in links and QR codes, e.g. https://ikrar.surakarta.go.id
+    /// (default: http://BIND, allowed only for loopback addresses)
+    #[arg(long, env = "IKRAR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Demo instance: development keys from keys-example/, a demo instansi, 500 staff and an open campaign
+    #[arg(long)]
+    pub demo: bool,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// File that keeps the latest checkpoint outside the database (rollback guard);
+    /// default: beside a SQLite database, none for PostgreSQL
+    #[arg(long, env = "IKRAR_CHECKPOINT_FILE")]
+    pub checkpoint_file: Option<PathBuf>,
+    /// Reverse proxies whose X-Forwarded-For is believed (repeatable)
+    #[arg(long, env = "IKRAR_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<IpAddr>,
+    /// NIP lookups per minute per client address (bursts of the same size)
+    #[arg(long, env = "IKRAR_LOOKUP_LIMIT", default_value_t = 20)]
+    pub lookup_limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Directory to create and write the keys into
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite existing key files
+    #[arg(long)]
+    pub force: bool,
+    /// Public URL whose HOST names the keys in the .vkey files
+    #[arg(
+        long,
+        env = "IKRAR_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstansiCommand {
+    /// Add an instansi
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// Place printed on the PDF, e.g. Surakarta
+        #[arg(long)]
+        place: String,
+        #[arg(long, default_value = "Asia/Jakarta")]
+        tz: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// Import a roster CSV (all-or-nothing; bad rows are named by line, the header is line 1)
+    Import {
+        #[arg(long)]
+        instansi: String,
+        file: PathBuf,
+        /// Check the file and report, without importing
+        #[arg(long)]
+        dry_run: bool,
+        /// Deactivate staff of the instansi who are not in the file
+        #[arg(long)]
+        deactivate_missing: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Add a template version from a TOML file; prints its template_no
+    Add { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// Create a campaign; prints its id alone
+    Create {
+        #[arg(long)]
+        instansi: String,
+        /// code@version, e.g. ikrar-netralitas-2024@1
+        #[arg(long)]
+        template: String,
+        #[arg(long)]
+        title: String,
+        /// Place printed on the PDF
+        #[arg(long)]
+        place: String,
+        /// RFC 3339, e.g. 2026-11-29T07:00:00+07:00
+        #[arg(long)]
+        opens: String,
+        #[arg(long)]
+        closes: String,
+        /// Target unit keys or names (default: all units)
+        #[arg(long, value_delimiter = ',')]
+        units: Vec<String>,
+        /// Do not ask for a drawn signature
+        #[arg(long)]
+        no_mark: bool,
+        /// Enable the public ceremony screen
+        #[arg(long)]
+        screen: bool,
+    },
+    /// Close a campaign: no more signing; receipts stay visible
+    Close {
+        #[arg(long)]
+        campaign: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InvitationsArgs {
+    #[arg(long)]
+    pub campaign: i64,
+    /// CSV to write: nip,nama,unit,link
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Revoke and reissue for every unsigned target
+    #[arg(long)]
+    pub reissue: bool,
+    /// Only this person (NIP or staff number)
+    #[arg(long)]
+    pub nip: Option<String>,
+    /// Public URL for links when no server has stored one yet
+    #[arg(long, env = "IKRAR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}

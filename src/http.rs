@@ -1,0 +1,63 @@
+//! The way in: one module per resource, one route table here.
+
+pub mod error;
+pub mod extract;
+pub mod log;
+pub mod lookup;
+pub mod meta;
+pub mod sign;
+pub mod verify;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::app::AppState;
+
+/// Sign requests are tiny; a mark is at most 32 KiB (SPEC 6).
+pub const SIGN_BODY_LIMIT: usize = 64 * 1024;
+
+/// Scripts only from our origin, no inline code, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/v1/sign",
+            post(sign::sign).layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)),
+        )
+        .route("/api/v1/verify/{record}", get(verify::verify_json))
+        .route("/v/{record}", get(verify::verify_page))
+        .route("/V/{record}", get(verify::verify_page))
+        .route("/api/v1/lookup", get(lookup::lookup))
+        .route("/api/v1/keys", get(meta::keys))
+        .route("/api/v1/templates", get(meta::templates))
+        .route("/log/checkpoint", get(log::checkpoint))
+        .route("/api/v1/log/inclusion", get(log::inclusion))
+        .route("/api/v1/log/consistency", get(log::consistency))
+        .route("/static/app.css", get(meta::stylesheet))
+        .route("/healthz", get(meta::healthz))
+        .route("/readyz", get(meta::readyz))
+        .fallback(meta::not_found)
+        .layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,127 @@
+//! The one HTTP error type: every failure becomes `{"error": {code, message, field}}` with the
+//! right status. Messages are Indonesian sentences; internals are logged, never sent.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::ValidationError;
+use crate::sequencer::SequencerError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AppError {
+        AppError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> AppError {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// A validation error found in a path or query parameter: malformed request, not a rule.
+    pub fn from_query(e: ValidationError) -> AppError {
+        AppError::bad_request(e.code, e.message).field(e.field)
+    }
+
+    pub fn rate_limited(retry_after: u64) -> AppError {
+        AppError {
+            retry_after: Some(retry_after.max(1)),
+            ..AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Terlalu banyak permintaan dari alamat Anda. Silakan coba lagi sebentar lagi.",
+            )
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> AppError {
+        tracing::error!(error = %e, "internal error");
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Terjadi kesalahan pada server. Silakan coba lagi.",
+        )
+    }
+}
+
+impl From<ValidationError> for AppError {
+    fn from(e: ValidationError) -> AppError {
+        AppError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code, e.message).field(e.field)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e {
+            StoreError::NotFound => {
+                AppError::not_found("not_found", "Data yang diminta tidak ditemukan.")
+            }
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<Arc<SequencerError>> for AppError {
+    fn from(e: Arc<SequencerError>) -> AppError {
+        match e.as_ref() {
+            SequencerError::RolledBack { .. } => {
+                tracing::error!(error = %e, "refusing to sign");
+                AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "log_rolled_back",
+                    "Penandatanganan dihentikan: basis data lebih lama dari checkpoint terakhir \
+                     (kemungkinan cadangan lama dipulihkan). Hubungi operator.",
+                )
+            }
+            _ => AppError::internal(e),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::warn!(status = %self.status, code = self.code, "request failed");
+        }
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(field) = &self.field {
+            error["field"] = json!(field);
+        }
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,425 @@
+//! The sequencer (SPEC 3.5): sign requests that arrive together are appended together.
+//! One task drains the queue; each drain becomes one transaction that locks the log head,
+//! skips requests that already have a pledge, assigns indexes and `sequenced_at`, builds and
+//! signs statements and records, stores leaves, tree nodes and a signed checkpoint, and
+//! compares-and-swaps the head. Only after the commit does any signer get an answer.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::instansi::TimeZone;
+use crate::domain::mark::{Mark, mark_line_value};
+use crate::domain::statement::StatementDraft;
+use crate::keys::NamedKey;
+use crate::log::{Frontier, leaf_hash};
+use crate::note::{self, Checkpoint};
+use crate::record::{Format, RecordBody, short_hash};
+use crate::store::{Append, LogHead, NewPledge, PledgeReceipt, SignContext, Store, StoreError};
+
+/// Upper bound of one append; at 5,000 pledges/s a drain holds far fewer.
+const MAX_BATCH: usize = 1024;
+/// A compare-and-swap can only fail if something bypassed the row lock; retry a little.
+const CAS_RETRIES: usize = 3;
+
+/// The two signing keys and the log's identity, fixed at startup.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    pub pledge: NamedKey,
+    pub log: NamedKey,
+    pub origin: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SequencerError {
+    #[error(
+        "the database holds a log of {db} entries but the checkpoint file {file} records {recorded}: \
+         this looks like a restored old backup, and signing would reuse log indexes already printed on receipts"
+    )]
+    RolledBack {
+        db: u64,
+        recorded: u64,
+        file: String,
+    },
+    #[error("stored log state is unreadable: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the sequencer has stopped")]
+    Stopped,
+}
+
+/// One sign request, validated, with the invitation's context read from the store.
+#[derive(Clone, Debug)]
+pub struct SignJob {
+    pub ctx: SignContext,
+    pub consent: String,
+    pub mark: Option<Mark>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The answer to a sign request: a pledge, new (`created`) or found.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    pub pledge_id: i64,
+    pub log_index: u64,
+    pub record: Vec<u8>,
+    pub statement: String,
+    pub checkpoint: String,
+    pub created: bool,
+}
+
+/// Refuses to sign on a database whose log is smaller than the last checkpoint this
+/// deployment wrote to a file outside the database.
+#[derive(Debug)]
+pub struct RollbackGuard {
+    path: Option<PathBuf>,
+    recorded: AtomicU64,
+}
+
+impl RollbackGuard {
+    pub fn disabled() -> RollbackGuard {
+        RollbackGuard {
+            path: None,
+            recorded: AtomicU64::new(0),
+        }
+    }
+
+    /// Reads the size recorded in `path`, if the file exists.
+    pub fn open(path: PathBuf) -> Result<RollbackGuard, SequencerError> {
+        let recorded = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let body = text.split("\n\n").next().unwrap_or_default();
+                Checkpoint::parse(&format!("{body}\n"))
+                    .map_err(|e| {
+                        SequencerError::Corrupt(format!("checkpoint file {}: {e}", path.display()))
+                    })?
+                    .size
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => {
+                return Err(SequencerError::Corrupt(format!(
+                    "checkpoint file {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        Ok(RollbackGuard {
+            path: Some(path),
+            recorded: AtomicU64::new(recorded),
+        })
+    }
+
+    pub fn check(&self, db_size: u64) -> Result<(), SequencerError> {
+        let recorded = self.recorded.load(Ordering::SeqCst);
+        if db_size < recorded {
+            return Err(SequencerError::RolledBack {
+                db: db_size,
+                recorded,
+                file: self
+                    .path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes a newer checkpoint atomically (temporary file, fsync, rename).
+    pub fn record(&self, size: u64, note: &str) -> std::io::Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        if self.recorded.fetch_max(size, Ordering::SeqCst) > size {
+            return Ok(());
+        }
+        let tmp = path.with_extension("tmp");
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(note.as_bytes())?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)
+    }
+}
+
+struct Job {
+    job: SignJob,
+    reply: oneshot::Sender<Result<Signed, Arc<SequencerError>>>,
+}
+
+/// Handle to the sequencing task; cheap to clone.
+#[derive(Clone)]
+pub struct Sequencer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Sequencer {
+    pub fn spawn(store: Arc<dyn Store>, keys: Arc<Keys>, guard: Arc<RollbackGuard>) -> Sequencer {
+        let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
+        tokio::spawn(run(rx, store, keys, guard));
+        Sequencer { tx }
+    }
+
+    pub async fn sign(&self, job: SignJob) -> Result<Signed, Arc<SequencerError>> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job { job, reply })
+            .await
+            .map_err(|_| Arc::new(SequencerError::Stopped))?;
+        answer
+            .await
+            .map_err(|_| Arc::new(SequencerError::Stopped))?
+    }
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<Job>,
+    store: Arc<dyn Store>,
+    keys: Arc<Keys>,
+    guard: Arc<RollbackGuard>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let jobs: Vec<SignJob> = batch.iter().map(|j| j.job.clone()).collect();
+        let result = append_pledges(store.as_ref(), &keys, &guard, jobs).await;
+        match result {
+            Ok(answers) => {
+                for (job, answer) in batch.drain(..).zip(answers) {
+                    let _ = job.reply.send(Ok(answer));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "sequencing a batch failed");
+                let e = Arc::new(e);
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Appends the pledges of `jobs` in one transaction and returns one answer per job, in order.
+/// A job whose employee already has a pledge in its campaign gets that pledge back.
+pub async fn append_pledges(
+    store: &dyn Store,
+    keys: &Keys,
+    guard: &RollbackGuard,
+    jobs: Vec<SignJob>,
+) -> Result<Vec<Signed>, SequencerError> {
+    let mut attempt = 0;
+    loop {
+        match try_append(store, keys, guard, &jobs).await {
+            Err(SequencerError::Store(StoreError::LogMoved)) if attempt < CAS_RETRIES => {
+                attempt += 1;
+                tracing::warn!(attempt, "log head moved during append; retrying");
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn try_append(
+    store: &dyn Store,
+    keys: &Keys,
+    guard: &RollbackGuard,
+    jobs: &[SignJob],
+) -> Result<Vec<Signed>, SequencerError> {
+    let mut tx = store.begin_append().await?;
+    let head = tx.lock_head().await?;
+    guard.check(head.size)?;
+
+    let pairs: Vec<(i64, i64)> = jobs
+        .iter()
+        .map(|j| (j.ctx.campaign_id, j.ctx.employee_id))
+        .collect();
+    let existing: HashMap<(i64, i64), PledgeReceipt> = tx
+        .existing_pledges(&pairs)
+        .await?
+        .into_iter()
+        .map(|p| ((p.campaign_id, p.employee_id), p))
+        .collect();
+
+    // Jobs for the same person in one batch (a double tap) share one new pledge.
+    // Only the first of them is answered "created"; the others get the same pledge as a repeat.
+    let mut fresh: Vec<&SignJob> = Vec::new();
+    let mut slot: HashMap<(i64, i64), (usize, usize)> = HashMap::new();
+    for (at, (job, pair)) in jobs.iter().zip(&pairs).enumerate() {
+        if !existing.contains_key(pair) && !slot.contains_key(pair) {
+            slot.insert(*pair, (fresh.len(), at));
+            fresh.push(job);
+        }
+    }
+
+    let now = chrono::Utc::now().timestamp();
+    let sealed = if fresh.is_empty() {
+        None
+    } else {
+        let owned: Vec<SignJob> = fresh.iter().map(|j| (*j).clone()).collect();
+        let keys = keys.clone();
+        let head = head.clone();
+        let append = tokio::task::spawn_blocking(move || seal(&head, &owned, now, &keys))
+            .await
+            .map_err(|e| SequencerError::Corrupt(format!("sealing task failed: {e}")))??;
+        Some(append)
+    };
+
+    let mut ids: HashMap<i64, i64> = HashMap::new();
+    if let Some(append) = &sealed {
+        ids = tx.write(append).await?.into_iter().collect();
+        tx.commit().await?;
+        if let Err(e) = guard.record(append.head.size, &append.head.checkpoint) {
+            tracing::error!(error = %e, "writing the checkpoint file failed");
+        }
+    }
+    let checkpoint = sealed
+        .as_ref()
+        .map(|a| a.head.checkpoint.clone())
+        .unwrap_or_else(|| head.checkpoint.clone());
+
+    pairs
+        .iter()
+        .enumerate()
+        .map(|(at, pair)| {
+            if let Some(p) = existing.get(pair) {
+                return Ok(Signed {
+                    pledge_id: p.pledge_id,
+                    log_index: p.log_index as u64,
+                    record: p.record.clone(),
+                    statement: p.statement.clone(),
+                    checkpoint: checkpoint.clone(),
+                    created: false,
+                });
+            }
+            let append = sealed.as_ref().expect("fresh jobs were sealed");
+            let (i, owner) = slot[pair];
+            let pledge = &append.pledges[i];
+            let pledge_id = *ids.get(&(pledge.log_index as i64)).ok_or_else(|| {
+                SequencerError::Corrupt("an appended pledge has no id".to_string())
+            })?;
+            Ok(Signed {
+                pledge_id,
+                log_index: pledge.log_index,
+                record: append.entries[i].1.clone(),
+                statement: pledge.statement.clone(),
+                checkpoint: checkpoint.clone(),
+                created: at == owner,
+            })
+        })
+        .collect()
+}
+
+/// The pure part of an append: indexes, statements, records, signatures, tree nodes and the
+/// checkpoint. `sequenced_at = max(now, previous)`, so time never runs backwards in the log.
+pub fn seal(
+    head: &LogHead,
+    jobs: &[SignJob],
+    now: i64,
+    keys: &Keys,
+) -> Result<Append, SequencerError> {
+    let mut frontier = Frontier::from_bytes(head.size, &head.frontier)
+        .map_err(|e| SequencerError::Corrupt(e.to_string()))?;
+    if frontier.root() != head.root {
+        return Err(SequencerError::Corrupt(
+            "stored frontier does not match the stored root".to_string(),
+        ));
+    }
+    let at = now.max(head.last_time);
+    let mut entries = Vec::with_capacity(jobs.len());
+    let mut nodes = Vec::with_capacity(jobs.len() * 2);
+    let mut pledges = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let ctx = &job.ctx;
+        let tz = TimeZone::parse(&ctx.tz).map_err(|e| SequencerError::Corrupt(e.message))?;
+        let non_asn = ctx.kind == "NON_ASN";
+        let draft = StatementDraft {
+            instansi: ctx.instansi_name.clone(),
+            campaign_id: ctx.campaign_id,
+            campaign_title: ctx.campaign_title.clone(),
+            template_ref: format!("{}@{}", ctx.template_code, ctx.template_version),
+            template_sha256_hex: hex::encode(&ctx.template_sha256),
+            nip: if non_asn {
+                format!("staff:{}", ctx.number)
+            } else {
+                ctx.number.clone()
+            },
+            name: ctx.name.clone(),
+            position: ctx.position.clone(),
+            unit: ctx.unit_name.clone(),
+            consent: job.consent.clone(),
+            mark: mark_line_value(job.mark.as_ref()),
+        };
+        let statement = draft.complete(tz.at(at)).to_text();
+        let log_index = frontier.size();
+        let record = RecordBody {
+            format: Format::Pledge,
+            key_id: keys.pledge.key_id,
+            log_index,
+            sequenced_at: at as u64,
+            nip: if non_asn {
+                0
+            } else {
+                ctx.number.parse().unwrap_or(0)
+            },
+            template_no: ctx.template_no as u16,
+            statement_hash: short_hash(&statement),
+            name: RecordBody::new_name(&ctx.name),
+        }
+        .sign(&keys.pledge)
+        .to_bytes();
+        nodes.extend(frontier.push(leaf_hash(&record)));
+        entries.push((log_index, record));
+        pledges.push(NewPledge {
+            campaign_id: ctx.campaign_id,
+            employee_id: ctx.employee_id,
+            invitation_id: ctx.invitation_id,
+            log_index,
+            number: ctx.number.clone(),
+            name: ctx.name.clone(),
+            unit_id: ctx.unit_id,
+            statement,
+            mark: job.mark.as_ref().map(|m| m.as_str().to_string()),
+            signed_at: at,
+            client_ip: job.client_ip.clone(),
+            user_agent: job.user_agent.clone(),
+        });
+    }
+    let root = frontier.root();
+    let checkpoint = sign_checkpoint(keys, frontier.size(), root)?;
+    Ok(Append {
+        old_size: head.size,
+        old_root: head.root,
+        entries,
+        nodes,
+        head: LogHead {
+            size: frontier.size(),
+            root,
+            frontier: frontier.to_bytes(),
+            last_time: at,
+            checkpoint,
+        },
+        pledges,
+    })
+}
+
+pub fn sign_checkpoint(
+    keys: &Keys,
+    size: u64,
+    root: crate::log::Hash,
+) -> Result<String, SequencerError> {
+    let body = Checkpoint {
+        origin: keys.origin.clone(),
+        size,
+        root,
+    }
+    .to_text();
+    note::sign(&body, &keys.log.name, keys.log.signing_key())
+        .map_err(|e| SequencerError::Corrupt(e.to_string()))
+}

@@ -1,0 +1,357 @@
+//! The storage boundary. One trait, two engines chosen once from the URL scheme:
+//! [`sqlite`] (the embedded default) and [`postgres`] (several instances on one database).
+//! Stores move rows; the rules live in `domain` and the engines (`record`, `log`, `note`).
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::roster::RosterRow;
+use crate::log::{Hash, NodeId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("the log changed underneath this append (compare-and-swap failed)")]
+    LogMoved,
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL '{0}': use sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Unique violations become conflicts, so callers never look at engine error codes.
+    pub(crate) fn from_write(e: sqlx::Error, what: &str) -> StoreError {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(what.to_string())
+            }
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Opens the database named by `url`, creating a SQLite file if missing. Does not migrate.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct KeyRow {
+    pub key_id: Vec<u8>,
+    pub purpose: String,
+    pub name: String,
+    pub public_key: Vec<u8>,
+    pub not_before: i64,
+    pub not_after: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewInstansi {
+    pub code: String,
+    pub name: String,
+    pub place: String,
+    pub tz: String,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Instansi {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub place: String,
+    pub tz: String,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UnitRow {
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    pub parent_id: Option<i64>,
+}
+
+/// A template version as stored: `body` is the template as JSON.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TemplateRow {
+    pub number: i64,
+    pub code: String,
+    pub version: i64,
+    pub title: String,
+    pub body: String,
+    pub sha256: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewCampaign {
+    pub instansi_id: i64,
+    pub template_no: i64,
+    pub title: String,
+    pub place: String,
+    pub opens_at: i64,
+    pub closes_at: i64,
+    pub mark_enabled: bool,
+    pub screen_enabled: bool,
+    pub unit_ids: Vec<i64>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub instansi_id: i64,
+    pub template_no: i64,
+    pub title: String,
+    pub place: String,
+    pub opens_at: i64,
+    pub closes_at: i64,
+    pub closed_at: Option<i64>,
+    pub mark_enabled: bool,
+    pub screen_enabled: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub created: u64,
+    pub updated: u64,
+    pub deactivated: u64,
+    pub units_created: u64,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct InvitationTarget {
+    pub employee_id: i64,
+    pub number: String,
+    pub name: String,
+    pub unit: String,
+}
+
+/// What `/s/{token}` and `POST /api/v1/sign` need to know about an invitation.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SignContext {
+    pub invitation_id: i64,
+    pub revoked_at: Option<i64>,
+    pub campaign_id: i64,
+    pub campaign_title: String,
+    pub campaign_place: String,
+    pub opens_at: i64,
+    pub closes_at: i64,
+    pub closed_at: Option<i64>,
+    pub mark_enabled: bool,
+    pub instansi_name: String,
+    pub tz: String,
+    pub template_no: i64,
+    pub template_code: String,
+    pub template_version: i64,
+    pub template_sha256: Vec<u8>,
+    pub template_body: String,
+    pub employee_id: i64,
+    pub kind: String,
+    pub number: String,
+    pub name: String,
+    pub position: Option<String>,
+    pub unit_id: i64,
+    pub unit_name: String,
+}
+
+/// A stored pledge as its signer sees it again.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PledgeReceipt {
+    pub pledge_id: i64,
+    pub campaign_id: i64,
+    pub employee_id: i64,
+    pub log_index: i64,
+    pub record: Vec<u8>,
+    pub statement: String,
+}
+
+/// A pledge with what the public verification page may show (SPEC 6) and more for HR.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PledgeView {
+    pub pledge_id: i64,
+    pub log_index: i64,
+    pub statement: String,
+    pub campaign_id: i64,
+    pub campaign_title: String,
+    pub instansi_id: i64,
+    pub instansi_name: String,
+    pub tz: String,
+    pub template_no: i64,
+    pub template_code: String,
+    pub template_version: i64,
+    pub template_title: String,
+    pub kind: String,
+    pub number: String,
+    pub name: String,
+    pub unit_name: String,
+    pub signed_at: i64,
+    pub annulled_at: Option<i64>,
+    pub annul_category: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogHead {
+    pub size: u64,
+    pub root: Hash,
+    pub frontier: Vec<u8>,
+    pub last_time: i64,
+    pub checkpoint: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewPledge {
+    pub campaign_id: i64,
+    pub employee_id: i64,
+    pub invitation_id: i64,
+    pub log_index: u64,
+    pub number: String,
+    pub name: String,
+    pub unit_id: i64,
+    pub statement: String,
+    pub mark: Option<String>,
+    pub signed_at: i64,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// One durable log append: new entries, the perfect nodes they complete, the new head
+/// (with its signed checkpoint) and the pledges whose records the entries are.
+#[derive(Clone, Debug)]
+pub struct Append {
+    pub old_size: u64,
+    pub old_root: Hash,
+    pub entries: Vec<(u64, Vec<u8>)>,
+    pub nodes: Vec<(NodeId, Hash)>,
+    pub head: LogHead,
+    pub pledges: Vec<NewPledge>,
+}
+
+/// A transaction that owns the log-state row until it commits or is dropped (rolled back).
+#[async_trait]
+pub trait AppendTx: Send {
+    /// Takes the log-state row's write lock and reads it.
+    async fn lock_head(&mut self) -> Result<LogHead>;
+    /// Non-annulled pledges of these (campaign, employee) pairs.
+    async fn existing_pledges(&mut self, keys: &[(i64, i64)]) -> Result<Vec<PledgeReceipt>>;
+    /// Writes the append and compares-and-swaps the head. Returns (log index, pledge id) pairs.
+    async fn write(&mut self, append: &Append) -> Result<Vec<(i64, i64)>>;
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn engine(&self) -> &'static str;
+    async fn migrate(&self) -> Result<()>;
+    async fn ping(&self) -> Result<()>;
+
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Stores `value` unless the key exists; returns the stored value either way.
+    async fn init_setting(&self, key: &str, value: &str) -> Result<String>;
+
+    /// Publishes a key if new; an older key of the same purpose gets `not_after = key.not_before`.
+    async fn publish_key(&self, key: &KeyRow) -> Result<()>;
+    async fn keys(&self) -> Result<Vec<KeyRow>>;
+
+    async fn add_instansi(&self, new: &NewInstansi, now: i64) -> Result<i64>;
+    async fn instansi_by_code(&self, code: &str) -> Result<Option<Instansi>>;
+    async fn units(&self, instansi_id: i64) -> Result<Vec<UnitRow>>;
+
+    /// Inserts templates whose (code, version) is missing; returns their numbers in order.
+    async fn add_template(&self, t: &TemplateRow, now: i64) -> Result<i64>;
+    async fn templates(&self) -> Result<Vec<TemplateRow>>;
+
+    /// All-or-nothing upsert of a validated roster in one transaction.
+    async fn import_roster(
+        &self,
+        instansi_id: i64,
+        rows: &[RosterRow],
+        deactivate_missing: bool,
+        now: i64,
+    ) -> Result<ImportSummary>;
+
+    async fn create_campaign(&self, new: &NewCampaign, now: i64) -> Result<i64>;
+    async fn campaign(&self, id: i64) -> Result<Option<CampaignRow>>;
+    async fn close_campaign(&self, id: i64, now: i64) -> Result<bool>;
+
+    /// Issues invitations in one transaction: to target staff without an active one, or
+    /// (`reissue`) revoking and reissuing for every unsigned target; `number` limits to one person.
+    async fn issue_invitations(
+        &self,
+        campaign_id: i64,
+        reissue: bool,
+        number: Option<&str>,
+        now: i64,
+        mint: &(dyn Fn() -> crate::domain::token::NewToken + Send + Sync),
+    ) -> Result<Vec<(InvitationTarget, String)>>;
+    async fn sign_context(&self, token_hash: &[u8; 32]) -> Result<Option<SignContext>>;
+    async fn receipt_for_invitation(&self, invitation_id: i64) -> Result<Option<PledgeReceipt>>;
+
+    async fn begin_append(&self) -> Result<Box<dyn AppendTx>>;
+    async fn log_head(&self) -> Result<LogHead>;
+    async fn log_nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>>;
+    async fn log_entry(&self, index: u64) -> Result<Option<Vec<u8>>>;
+    async fn checkpoints(&self) -> Result<Vec<(i64, String)>>;
+
+    async fn pledge_by_log_index(&self, index: u64) -> Result<Option<PledgeView>>;
+    /// Pledges of ASN staff with this NIP, across instansi (non-ASN staff never appear).
+    async fn lookup(&self, nip: &str) -> Result<Vec<PledgeView>>;
+
+    async fn audit(
+        &self,
+        instansi_id: Option<i64>,
+        actor: &str,
+        action: &str,
+        summary: &str,
+        now: i64,
+    ) -> Result<()>;
+}
+
+/// The empty log's head, written by the first migration run.
+pub fn empty_head() -> LogHead {
+    LogHead {
+        size: 0,
+        root: crate::log::empty_root(),
+        frontier: Vec::new(),
+        last_time: 0,
+        checkpoint: String::new(),
+    }
+}
+
+pub(crate) fn to_hash(bytes: &[u8]) -> Result<Hash> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("hash of {} bytes", bytes.len())))
+}
+
+pub(crate) fn nodes_map(rows: Vec<(i64, i64, Vec<u8>)>) -> Result<HashMap<NodeId, Hash>> {
+    rows.into_iter()
+        .map(|(level, index, hash)| {
+            Ok((
+                NodeId {
+                    level: level as u8,
+                    index: index as u64,
+                },
+                to_hash(&hash)?,
+            ))
+        })
+        .collect()
+}

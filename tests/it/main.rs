@@ -1,0 +1,8 @@
+//! The one integration-test binary. The engine under test is SQLite unless
+//! `IKRAR_TEST_DATABASE` names a PostgreSQL server (see `support`).
+
+mod api;
+mod cli;
+mod log_integrity;
+mod merkle_vectors;
+mod support;
