@@ -39,6 +39,18 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Keygen(args) => keygen(&args),
         Command::Serve(args) => serve(&url, args).await,
+        Command::Loadtest(args) => {
+            let tokens = crate::loadtest::read_tokens(&args.links)?;
+            let report = crate::loadtest::run(
+                &args.url,
+                tokens,
+                args.concurrency,
+                args.duration.map(std::time::Duration::from_secs),
+            )
+            .await?;
+            println!("{}", report.render());
+            Ok(())
+        }
         command => {
             let store = open(&url).await?;
             match command {
@@ -73,7 +85,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
                 Command::Campaign(c) => campaign(store.as_ref(), c).await,
                 Command::Invitations(args) => invitations(store.as_ref(), &args).await,
-                Command::Keygen(_) | Command::Serve(_) => unreachable!("handled above"),
+                Command::Backup { file } => backup(&url, &file).await,
+                Command::Keygen(_) | Command::Serve(_) | Command::Loadtest(_) => {
+                    unreachable!("handled above")
+                }
             }
         }
     }
@@ -421,6 +436,21 @@ async fn invitations(store: &dyn Store, args: &InvitationsArgs) -> Result<()> {
             "Tidak ada tautan baru: orang itu bukan sasaran, sudah punya tautan aktif, atau sudah menandatangani."
         );
     }
+    Ok(())
+}
+
+async fn backup(url: &str, file: &Path) -> Result<()> {
+    if file.exists() {
+        bail!("{} sudah ada; cadangan tidak menimpa berkas", file.display());
+    }
+    if sqlite_path(url).is_none() {
+        bail!("`ikrar backup` menyalin basis data SQLite; untuk PostgreSQL gunakan pg_dump");
+    }
+    let store = store::sqlite::SqliteStore::connect(url).await?;
+    store
+        .backup(file.to_str().context("path is not UTF-8")?)
+        .await?;
+    eprintln!("Cadangan konsisten ditulis ke {}.", file.display());
     Ok(())
 }
 

@@ -44,6 +44,29 @@ pub enum Command {
     Campaign(CampaignCommand),
     /// Issue signing links for a campaign and write them to a CSV file.
     Invitations(InvitationsArgs),
+    /// Consistent online copy of a SQLite database.
+    Backup {
+        /// Where to write the copy (must not exist)
+        file: PathBuf,
+    },
+    /// Sign every link of a links.csv once against a running server, as a ceremony would.
+    Loadtest(LoadtestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoadtestArgs {
+    /// Base URL of the server, e.g. http://127.0.0.1:8080
+    #[arg(long)]
+    pub url: String,
+    /// CSV written by `ikrar invitations` (column `link`)
+    #[arg(long)]
+    pub links: PathBuf,
+    /// Requests in flight at once
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Stop after this many seconds even if links remain
+    #[arg(long)]
+    pub duration: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod keys;
+pub mod loadtest;
 pub mod log;
 pub mod note;
 pub mod record;

@@ -6,3 +6,4 @@ mod cli;
 mod log_integrity;
 mod merkle_vectors;
 mod support;
+mod vectors;

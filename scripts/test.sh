@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: every test on SQLite, then the integration suite (every store,
+# HTTP and CLI scenario) again on PostgreSQL, then the known-answer vectors checked by an
+# independent implementation.
+#
+#   scripts/test.sh                       # PostgreSQL at postgres://postgres@127.0.0.1:5432/test
+#   IKRAR_TEST_PG=postgres://… scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pg="${IKRAR_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}"
+
+echo "== tests on SQLite"
+cargo test
+
+echo "== integration tests on PostgreSQL ($pg)"
+IKRAR_TEST_DATABASE="$pg" cargo test --test it
+
+echo "== known-answer vectors, checked independently"
+python3 tests/vectors/check.py
