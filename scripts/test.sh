@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 
 pg="${IKRAR_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}"
 
+scripts/install-test-deps.sh
+
 echo "== tests on SQLite"
 cargo test
 

@@ -39,6 +39,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Keygen(args) => keygen(&args),
         Command::Serve(args) => serve(&url, args).await,
+        Command::Verify { input, keys } => verify(&input, &keys).await,
         Command::Loadtest(args) => {
             let tokens = crate::loadtest::read_tokens(&args.links)?;
             let report = crate::loadtest::run(
@@ -86,7 +87,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Campaign(c) => campaign(store.as_ref(), c).await,
                 Command::Invitations(args) => invitations(store.as_ref(), &args).await,
                 Command::Backup { file } => backup(&url, &file).await,
-                Command::Keygen(_) | Command::Serve(_) | Command::Loadtest(_) => {
+                Command::Keygen(_)
+                | Command::Serve(_)
+                | Command::Loadtest(_)
+                | Command::Verify { .. } => {
                     unreachable!("handled above")
                 }
             }
@@ -441,7 +445,10 @@ async fn invitations(store: &dyn Store, args: &InvitationsArgs) -> Result<()> {
 
 async fn backup(url: &str, file: &Path) -> Result<()> {
     if file.exists() {
-        bail!("{} sudah ada; cadangan tidak menimpa berkas", file.display());
+        bail!(
+            "{} sudah ada; cadangan tidak menimpa berkas",
+            file.display()
+        );
     }
     if sqlite_path(url).is_none() {
         bail!("`ikrar backup` menyalin basis data SQLite; untuk PostgreSQL gunakan pg_dump");
@@ -452,6 +459,56 @@ async fn backup(url: &str, file: &Path) -> Result<()> {
         .await?;
     eprintln!("Cadangan konsisten ditulis ke {}.", file.display());
     Ok(())
+}
+
+/// `ikrar verify`: prints one line and exits 0 (valid) or 1 (invalid).
+async fn verify(input: &str, keys_arg: &str) -> Result<()> {
+    use crate::verify::{self as v, Invalid, KeySet};
+    crate::install_tls();
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()?;
+    let online = keys_arg.starts_with("http://") || keys_arg.starts_with("https://");
+    let outcome: Result<String, Invalid> = async {
+        let keys = if online {
+            v::fetch_keys(&client, keys_arg).await?
+        } else {
+            let text = std::fs::read_to_string(keys_arg)
+                .map_err(|e| Invalid(format!("berkas kunci {keys_arg} tidak terbaca: {e}")))?;
+            KeySet::parse(&text)?
+        };
+        let path = Path::new(input);
+        let verified = if path.is_file() {
+            let bytes =
+                std::fs::read(path).map_err(|e| Invalid(format!("{input} tidak terbaca: {e}")))?;
+            v::verify_pdf(&bytes, &keys)?
+        } else {
+            let (host, bytes) = v::parse_qr_text(input)?;
+            v::verify_record(&bytes, &keys, Some(&host))?
+        };
+        let mut line = format!(
+            "SAH: {} · log indeks {} · ditandatangani kunci {}",
+            verified.record.body.name, verified.record.body.log_index, verified.key_name
+        );
+        if online {
+            let size = v::check_log(&client, keys_arg, &keys, &verified.record).await?;
+            line.push_str(&format!(" · tercatat di log (checkpoint {size})"));
+        } else {
+            line.push_str(" · status pembatalan hanya dapat diperiksa daring");
+        }
+        Ok(line)
+    }
+    .await;
+    match outcome {
+        Ok(line) => {
+            println!("{line}");
+            Ok(())
+        }
+        Err(reason) => {
+            println!("TIDAK SAH: {reason}");
+            std::process::exit(1);
+        }
+    }
 }
 
 fn sqlite_path(url: &str) -> Option<PathBuf> {

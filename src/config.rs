@@ -51,6 +51,15 @@ pub enum Command {
     },
     /// Sign every link of a links.csv once against a running server, as a ceremony would.
     Loadtest(LoadtestArgs),
+    /// Check a QR text or a receipt PDF against trusted keys; exit 0 valid, 1 invalid.
+    Verify {
+        /// The QR text (https://HOST/V/…) or a receipt PDF file
+        input: String,
+        /// The JSON of /api/v1/keys saved to a file, or the server's URL (then the log
+        /// inclusion proof is checked too)
+        #[arg(long)]
+        keys: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,9 @@ pub mod extract;
 pub mod log;
 pub mod lookup;
 pub mod meta;
+pub mod pages;
 pub mod sign;
+pub mod signing;
 pub mod verify;
 
 use axum::Router;
@@ -29,6 +31,17 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/sign",
             post(sign::sign).layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)),
         )
+        .route("/", get(pages::index))
+        .route("/cek", get(pages::cek))
+        .route(
+            "/s/{token}",
+            get(signing::show)
+                .post(signing::post)
+                .layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)),
+        )
+        .route("/s/{token}/pdf", get(signing::pdf))
+        .route("/s/{token}/lapor", post(signing::report))
+        .route("/static/sign.js", get(meta::script))
         .route("/api/v1/verify/{record}", get(verify::verify_json))
         .route("/v/{record}", get(verify::verify_page))
         .route("/V/{record}", get(verify::verify_page))

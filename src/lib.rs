@@ -6,7 +6,9 @@
 //! - [`domain`] holds the pure rules: NIPs, staff numbers, templates, statements, marks, rosters.
 //! - [`store`] is the boundary to SQLite and PostgreSQL (`store::sqlite`, `store::postgres`).
 //! - Pure engines: [`record`] (the signed record and annulment text), [`log`] (the Merkle
-//!   tree and its proofs), [`note`] (signed notes and checkpoints), [`keys`] (Ed25519 key files).
+//!   tree and its proofs), [`note`] (signed notes and checkpoints), [`keys`] (Ed25519 key files),
+//!   [`qr`] (the receipt's QR code) and [`pdf`] (the A4 receipt a signer keeps).
+//! - [`verify`] checks QR texts and receipt PDFs offline (`ikrar verify`).
 //! - [`sequencer`] batches sign requests into one durable log append.
 //! - [`config`] is the command line (`--help` is the configuration reference), [`cli`] runs it,
 //!   [`app`] wires state and routes for `serve`.
@@ -21,6 +23,15 @@ pub mod keys;
 pub mod loadtest;
 pub mod log;
 pub mod note;
+pub mod pdf;
+pub mod qr;
 pub mod record;
 pub mod sequencer;
 pub mod store;
+pub mod verify;
+
+/// Installs the process-wide TLS crypto provider (ring) that outgoing HTTPS requests use.
+/// Idempotent; `main` calls it first, and so does everything that builds an HTTP client.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

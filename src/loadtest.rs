@@ -75,6 +75,7 @@ pub async fn run(
     concurrency: usize,
     duration: Option<Duration>,
 ) -> Result<Report> {
+    crate::install_tls();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .timeout(Duration::from_secs(60))
@@ -86,8 +87,12 @@ pub async fn run(
     let deadline = duration.map(|d| start + d);
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency.max(1) {
-        let (client, endpoint, tokens, next) =
-            (client.clone(), endpoint.clone(), tokens.clone(), next.clone());
+        let (client, endpoint, tokens, next) = (
+            client.clone(),
+            endpoint.clone(),
+            tokens.clone(),
+            next.clone(),
+        );
         workers.spawn(async move {
             let mut seen = Vec::new();
             loop {
@@ -95,7 +100,8 @@ pub async fn run(
                 if i >= tokens.len() || deadline.is_some_and(|d| Instant::now() >= d) {
                     return seen;
                 }
-                let body = serde_json::json!({"token": tokens[i], "consent_name": "Peserta Uji Beban"});
+                let body =
+                    serde_json::json!({"token": tokens[i], "consent_name": "Peserta Uji Beban"});
                 let t = Instant::now();
                 let status = match client.post(&endpoint).json(&body).send().await {
                     Ok(res) => {

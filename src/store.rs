@@ -151,6 +151,7 @@ pub struct SignContext {
     pub invitation_id: i64,
     pub revoked_at: Option<i64>,
     pub campaign_id: i64,
+    pub instansi_id: i64,
     pub campaign_title: String,
     pub campaign_place: String,
     pub opens_at: i64,
@@ -171,6 +172,8 @@ pub struct SignContext {
     pub position: Option<String>,
     pub unit_id: i64,
     pub unit_name: String,
+    /// The pledge this invitation already made, if any.
+    pub pledge_id: Option<i64>,
 }
 
 /// A stored pledge as its signer sees it again.
@@ -182,6 +185,8 @@ pub struct PledgeReceipt {
     pub log_index: i64,
     pub record: Vec<u8>,
     pub statement: String,
+    pub mark: Option<String>,
+    pub signed_at: i64,
 }
 
 /// A pledge with what the public verification page may show (SPEC 6) and more for HR.

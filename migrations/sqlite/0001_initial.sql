@@ -140,6 +140,7 @@ CREATE TABLE pledges (
 );
 CREATE UNIQUE INDEX pledges_one_per_employee ON pledges (campaign_id, employee_id) WHERE annulled_at IS NULL;
 CREATE INDEX pledges_number ON pledges (number);
+CREATE INDEX pledges_employee ON pledges (employee_id);
 
 CREATE TABLE audit_events (
     id          INTEGER PRIMARY KEY,

@@ -70,6 +70,19 @@ pub async fn stylesheet() -> impl axum::response::IntoResponse {
     )
 }
 
+pub async fn script() -> impl axum::response::IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../templates/static/sign.js"),
+    )
+}
+
 pub async fn healthz() -> &'static str {
     "ok"
 }

@@ -41,27 +41,58 @@ pub async fn sign(
     headers: HeaderMap,
     ApiJson(req): ApiJson<SignRequest>,
 ) -> AppResult<(StatusCode, Json<SignResponse>)> {
-    let ctx = invitation(&state, &req.token).await?;
+    let signed = submit(
+        &state,
+        &req.token,
+        &req.consent_name,
+        req.mark_svg.as_deref(),
+        client,
+        &headers,
+    )
+    .await?;
+    let status = if signed.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(response(&state, &req.token, &signed)?)))
+}
+
+/// Signs for a token, or finds the pledge it already made. Shared by the API and the
+/// signing page's form.
+pub async fn submit(
+    state: &AppState,
+    raw_token: &str,
+    consent_name: &str,
+    mark_svg: Option<&str>,
+    client: std::net::IpAddr,
+    headers: &HeaderMap,
+) -> AppResult<Signed> {
+    let ctx = invitation(state, raw_token).await?;
     // A pledge already made is answered before the campaign's window is looked at:
     // the receipt stays available after the campaign closes.
-    if let Some(receipt) = state
-        .store
-        .receipt_for_invitation(ctx.invitation_id)
-        .await?
-    {
+    let receipt = match ctx.pledge_id {
+        Some(_) => {
+            state
+                .store
+                .receipt_for_invitation(ctx.invitation_id)
+                .await?
+        }
+        None => None,
+    };
+    if let Some(receipt) = receipt {
         let head = state.store.log_head().await?;
-        let signed = Signed {
+        return Ok(Signed {
             pledge_id: receipt.pledge_id,
             log_index: receipt.log_index as u64,
             record: receipt.record,
             statement: receipt.statement,
             checkpoint: head.checkpoint,
             created: false,
-        };
-        return Ok((StatusCode::OK, Json(response(&state, &req.token, &signed)?)));
+        });
     }
     check_open(&ctx)?;
-    let consent = text::clean(&req.consent_name, "consent_name")?;
+    let consent = text::clean(consent_name, "consent_name")?;
     if consent.is_empty() {
         return Err(AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -78,7 +109,7 @@ pub async fn sign(
         )
         .field("consent_name"));
     }
-    let mark = match req.mark_svg.as_deref().filter(|m| !m.is_empty()) {
+    let mark = match mark_svg.filter(|m| !m.is_empty()) {
         None => None,
         Some(_) if !ctx.mark_enabled => {
             return Err(AppError::new(
@@ -94,7 +125,7 @@ pub async fn sign(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|s| text::cut_utf8(s, 512).to_string());
-    let signed = state
+    Ok(state
         .sequencer
         .sign(SignJob {
             ctx,
@@ -103,13 +134,7 @@ pub async fn sign(
             client_ip: Some(client.to_string()),
             user_agent,
         })
-        .await?;
-    let status = if signed.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(response(&state, &req.token, &signed)?)))
+        .await?)
 }
 
 /// Resolves a token: unknown answers 404, revoked 410.
@@ -160,7 +185,7 @@ pub fn check_open(ctx: &SignContext) -> AppResult<()> {
     Ok(())
 }
 
-fn response(state: &AppState, raw_token: &str, signed: &Signed) -> AppResult<SignResponse> {
+pub fn response(state: &AppState, raw_token: &str, signed: &Signed) -> AppResult<SignResponse> {
     let record = Record::parse(&signed.record).map_err(AppError::internal)?;
     let b32 = record.to_base32();
     Ok(SignResponse {

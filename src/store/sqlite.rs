@@ -66,7 +66,7 @@ const PLEDGE_VIEW: &str = "SELECT p.id AS pledge_id, p.log_index, p.statement, c
     JOIN units u ON u.id = p.unit_id";
 
 const RECEIPT: &str = "SELECT p.id AS pledge_id, p.campaign_id, p.employee_id, p.log_index,
-        l.record, p.statement
+        l.record, p.statement, p.mark, p.signed_at
     FROM pledges p JOIN log_entries l ON l.idx = p.log_index";
 
 const TARGETS: &str = "WITH RECURSIVE targeted(id) AS (
@@ -88,11 +88,13 @@ const TARGETS: &str = "WITH RECURSIVE targeted(id) AS (
     ORDER BY u.name, e.name, e.number";
 
 const SIGN_CONTEXT: &str = "SELECT v.id AS invitation_id, v.revoked_at, c.id AS campaign_id,
+        c.instansi_id,
         c.title AS campaign_title, c.place AS campaign_place, c.opens_at, c.closes_at, c.closed_at,
         c.mark_enabled, i.name AS instansi_name, i.tz, t.number AS template_no,
         t.code AS template_code, t.version AS template_version, t.sha256 AS template_sha256,
         t.body AS template_body, e.id AS employee_id, e.kind, e.number, e.name, e.position,
-        u.id AS unit_id, u.name AS unit_name
+        u.id AS unit_id, u.name AS unit_name,
+        (SELECT p.id FROM pledges p WHERE p.invitation_id = v.id) AS pledge_id
     FROM invitations v
     JOIN campaigns c ON c.id = v.campaign_id
     JOIN instansi i ON i.id = c.instansi_id
@@ -636,22 +638,18 @@ impl AppendTx for SqliteAppend {
         let mut out = Vec::new();
         for chunk in keys.chunks(CHUNK) {
             let mut qb = QueryBuilder::<Sqlite>::new(RECEIPT);
-            qb.push(" WHERE p.annulled_at IS NULL AND (");
-            for (i, (campaign, employee)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    qb.push(" OR ");
-                }
-                qb.push("(p.campaign_id = ");
-                qb.push_bind(*campaign);
-                qb.push(" AND p.employee_id = ");
-                qb.push_bind(*employee);
-                qb.push(")");
+            qb.push(" WHERE p.annulled_at IS NULL AND p.employee_id IN (");
+            let mut sep = qb.separated(", ");
+            for (_, employee) in chunk {
+                sep.push_bind(*employee);
             }
             qb.push(")");
             out.extend(
                 qb.build_query_as::<PledgeReceipt>()
                     .fetch_all(&mut *self.tx)
-                    .await?,
+                    .await?
+                    .into_iter()
+                    .filter(|p| chunk.contains(&(p.campaign_id, p.employee_id))),
             );
         }
         Ok(out)

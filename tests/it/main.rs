@@ -2,8 +2,10 @@
 //! `IKRAR_TEST_DATABASE` names a PostgreSQL server (see `support`).
 
 mod api;
+mod browser;
 mod cli;
 mod log_integrity;
 mod merkle_vectors;
 mod support;
 mod vectors;
+mod verify_cli;

@@ -49,6 +49,8 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl TestDb {
     pub async fn new() -> TestDb {
+        // Tests that talk HTTP over TCP build reqwest clients; they need the TLS provider.
+        ikrar::install_tls();
         match std::env::var("IKRAR_TEST_DATABASE") {
             Ok(admin) if admin.starts_with("postgres") => {
                 let name = format!(
@@ -411,4 +413,20 @@ pub fn b64_hashes(v: &Value) -> Vec<[u8; 32]> {
                 .expect("32 bytes")
         })
         .collect()
+}
+
+/// An app served over real TCP on a free loopback port, its public URL pointing there.
+pub async fn spawn_server() -> (TestApp, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let mut s = settings();
+    s.public_url = PublicUrl::parse(&base).expect("valid");
+    let app = TestApp::with_settings(TestDb::new().await, s).await;
+    let state = app.state.clone();
+    tokio::spawn(async move {
+        let _ = app::serve(listener, state, std::future::pending()).await;
+    });
+    (app, base)
 }

@@ -16,7 +16,10 @@ use ikrar::note::Checkpoint;
 use ikrar::record::{Format, RecordBody, annulment_text, short_hash};
 use serde_json::{Value, json};
 
-const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/known-answers.json");
+const PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/vectors/known-answers.json"
+);
 
 struct Input {
     nip: &'static str,
@@ -93,7 +96,12 @@ fn build() -> Value {
             consent: input.consent.into(),
             mark: mark_line_value(mark.as_ref()),
         }
-        .complete(offset.timestamp_opt(sequenced_at as i64, 0).single().expect("time"))
+        .complete(
+            offset
+                .timestamp_opt(sequenced_at as i64, 0)
+                .single()
+                .expect("time"),
+        )
         .to_text();
         let record = RecordBody {
             format: Format::Pledge,
@@ -204,7 +212,10 @@ fn known_answer_vectors_are_stable() {
         &std::fs::read_to_string(PATH).expect("tests/vectors/known-answers.json exists"),
     )
     .expect("vectors parse");
-    assert_eq!(built, committed, "the formats changed: old receipts would no longer verify");
+    assert_eq!(
+        built, committed,
+        "the formats changed: old receipts would no longer verify"
+    );
 }
 
 #[test]

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the test suite drives, from Debian's packages and PyPI, when it is missing:
+# chromium + chromedriver (browser tests), poppler-utils, qpdf, zbar-tools (PDF and QR checks),
+# openssl (key interoperability), Python's cryptography (independent vector check), and
+# starts the local PostgreSQL cluster if it is installed but not running.
+set -euo pipefail
+
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
+command -v pdftotext >/dev/null || need+=(poppler-utils)
+command -v qpdf >/dev/null || need+=(qpdf)
+command -v zbarimg >/dev/null || need+=(zbar-tools)
+command -v openssl >/dev/null || need+=(openssl)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing Debian packages: ${need[*]} (run: sudo apt-get install -y ${need[*]})" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
+
+if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+fi

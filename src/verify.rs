@@ -1,0 +1,259 @@
+//! Offline verification (`ikrar verify`): a QR text or a receipt PDF checked against keys the
+//! user trusts — a key file (the JSON of `/api/v1/keys`) or the keys of a URL the user names.
+//! Never the keys of the host inside a QR. Pure except for [`fetch_keys`] and [`check_log`].
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use ed25519_dalek::VerifyingKey;
+use serde::Deserialize;
+
+use crate::domain::statement::Statement;
+use crate::log::{hash_from_slice, leaf_hash, verify_inclusion};
+use crate::note::{Checkpoint, Verifier};
+use crate::record::{Format, Record};
+
+/// Why a record is not valid; one line, Indonesian, for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+fn invalid(msg: impl Into<String>) -> Invalid {
+    Invalid(msg.into())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PublishedKey {
+    pub name: String,
+    pub key_id: String,
+    pub purpose: String,
+    pub public_key: String,
+    pub vkey: String,
+    pub not_before: String,
+    #[serde(default)]
+    pub not_after: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeySet {
+    pub keys: Vec<PublishedKey>,
+}
+
+impl KeySet {
+    pub fn parse(json: &str) -> Result<KeySet, Invalid> {
+        serde_json::from_str(json).map_err(|e| invalid(format!("berkas kunci tidak sah: {e}")))
+    }
+
+    fn pledge_key(
+        &self,
+        key_id: &[u8; 4],
+        at: u64,
+    ) -> Result<(&PublishedKey, VerifyingKey), Invalid> {
+        let id = hex::encode(key_id);
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.purpose == "pledge" && k.key_id == id)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "kunci {id} tidak ada di antara kunci yang dipercaya"
+                ))
+            })?;
+        let within = |t: &str| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.timestamp());
+        let at = at as i64;
+        if within(&key.not_before).is_ok_and(|nb| at < nb)
+            || key
+                .not_after
+                .as_deref()
+                .is_some_and(|na| within(na).is_ok_and(|na| at > na))
+        {
+            return Err(invalid(format!(
+                "rekaman dibuat di luar masa berlaku kunci {id}"
+            )));
+        }
+        let bytes: [u8; 32] = B64
+            .decode(&key.public_key)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| invalid(format!("kunci publik {id} tidak sah")))?;
+        let vk = VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| invalid(format!("kunci publik {id} tidak sah")))?;
+        Ok((key, vk))
+    }
+
+    pub fn log_verifier(&self) -> Result<Verifier, Invalid> {
+        let key = self
+            .keys
+            .iter()
+            .rev()
+            .find(|k| k.purpose == "log" && k.not_after.is_none())
+            .or_else(|| self.keys.iter().rev().find(|k| k.purpose == "log"))
+            .ok_or_else(|| invalid("tidak ada kunci log"))?;
+        Verifier::from_vkey(&key.vkey).map_err(|e| invalid(format!("kunci log tidak sah: {e}")))
+    }
+}
+
+/// A record that passed: which key signed it and what it says.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub record: Record,
+    pub key_name: String,
+    pub statement: Option<Statement>,
+}
+
+/// Splits `<SCHEME>://<HOST>/V/<BASE32>` (either case) into HOST (lowercase) and the record.
+pub fn parse_qr_text(text: &str) -> Result<(String, Vec<u8>), Invalid> {
+    let t = text.trim();
+    let rest = t
+        .split_once("://")
+        .map(|(_, r)| r)
+        .ok_or_else(|| invalid("teks QR bukan tautan ikrar"))?;
+    let (host, path) = rest
+        .split_once('/')
+        .ok_or_else(|| invalid("teks QR bukan tautan ikrar"))?;
+    let b32 = path
+        .strip_prefix("V/")
+        .or_else(|| path.strip_prefix("v/"))
+        .ok_or_else(|| invalid("teks QR bukan tautan verifikasi ikrar (/V/…)"))?;
+    let bytes =
+        Record::decode_base32(b32).map_err(|e| invalid(format!("rekaman tidak sah: {e}")))?;
+    Ok((host.to_ascii_lowercase(), bytes))
+}
+
+/// Checks a record's signature against trusted keys. When `host` is given (from a QR), the
+/// signing key's name must belong to that host.
+pub fn verify_record(bytes: &[u8], keys: &KeySet, host: Option<&str>) -> Result<Verified, Invalid> {
+    let record =
+        Record::parse(bytes).map_err(|e| invalid(format!("rekaman tidak dapat dibaca: {e}")))?;
+    let (key, vk) = keys.pledge_key(&record.body.key_id, record.body.sequenced_at)?;
+    if let Some(host) = host {
+        let key_host = key.name.strip_suffix("/pledge").unwrap_or(&key.name);
+        if !key_host.eq_ignore_ascii_case(host) {
+            return Err(invalid(format!(
+                "host di QR ({host}) bukan host kunci penandatangan ({key_host})"
+            )));
+        }
+    }
+    record
+        .verify_signature(&vk)
+        .map_err(|_| invalid("tanda tangan digital tidak sah: rekaman telah diubah"))?;
+    Ok(Verified {
+        record,
+        key_name: key.name.clone(),
+        statement: None,
+    })
+}
+
+/// Checks a receipt PDF: the embedded record's signature, that it commits to the embedded
+/// statement, and that the printed name and NIP are the statement's.
+pub fn verify_pdf(pdf: &[u8], keys: &KeySet) -> Result<Verified, Invalid> {
+    let (b32, statement_text) = crate::pdf::extract(pdf)
+        .map_err(|e| invalid(format!("PDF tidak dapat dibaca: {e}")))?
+        .ok_or_else(|| invalid("PDF ini tidak memuat rekaman ikrar"))?;
+    let bytes = Record::decode_base32(&b32)
+        .map_err(|e| invalid(format!("rekaman di PDF tidak sah: {e}")))?;
+    let mut verified = verify_record(&bytes, keys, None)?;
+    if verified.record.body.format != Format::Pledge {
+        return Err(invalid("rekaman di PDF bukan ikrar"));
+    }
+    if !verified.record.commits_to(&statement_text) {
+        return Err(invalid(
+            "teks pernyataan di PDF telah diubah (hash tidak cocok dengan rekaman)",
+        ));
+    }
+    let statement = Statement::parse(&statement_text).map_err(|e| invalid(e.message))?;
+    let printed = crate::pdf::extract_printed(pdf)
+        .map_err(|e| invalid(format!("PDF tidak dapat dibaca: {e}")))?
+        .ok_or_else(|| invalid("nama dan NIP tercetak tidak ditemukan di PDF"))?;
+    if crate::domain::text::normalize(&printed.name) != statement.name {
+        return Err(invalid(format!(
+            "nama tercetak ({}) berbeda dengan pernyataan ({})",
+            printed.name, statement.name
+        )));
+    }
+    let digits = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let stated = statement
+        .nip
+        .strip_prefix("staff:")
+        .unwrap_or(&statement.nip);
+    if digits(&printed.nip) != digits(stated) {
+        return Err(invalid(format!(
+            "NIP tercetak ({}) berbeda dengan pernyataan ({stated})",
+            printed.nip
+        )));
+    }
+    verified.statement = Some(statement);
+    Ok(verified)
+}
+
+/// Fetches the keys a user named by URL (`https://host` → `https://host/api/v1/keys`).
+pub async fn fetch_keys(client: &reqwest::Client, base: &str) -> Result<KeySet, Invalid> {
+    let url = format!("{}/api/v1/keys", base.trim_end_matches('/'));
+    let text = get_text(client, &url).await?;
+    KeySet::parse(&text)
+}
+
+async fn get_text(client: &reqwest::Client, url: &str) -> Result<String, Invalid> {
+    let res = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| invalid(format!("tidak dapat menghubungi {url}: {e}")))?;
+    if !res.status().is_success() {
+        return Err(invalid(format!("{url} menjawab {}", res.status())));
+    }
+    res.text()
+        .await
+        .map_err(|e| invalid(format!("jawaban {url} tidak terbaca: {e}")))
+}
+
+/// Online part: the record's leaf is in the log under the URL's latest signed checkpoint.
+pub async fn check_log(
+    client: &reqwest::Client,
+    base: &str,
+    keys: &KeySet,
+    record: &Record,
+) -> Result<u64, Invalid> {
+    let base = base.trim_end_matches('/');
+    let note = get_text(client, &format!("{base}/log/checkpoint")).await?;
+    let text = crate::note::open(&note, &[keys.log_verifier()?])
+        .map_err(|e| invalid(format!("checkpoint tidak sah: {e}")))?;
+    let cp = Checkpoint::parse(text).map_err(|e| invalid(format!("checkpoint tidak sah: {e}")))?;
+    let index = record.body.log_index;
+    if index >= cp.size {
+        return Err(invalid(format!(
+            "indeks log {index} di luar checkpoint (ukuran {})",
+            cp.size
+        )));
+    }
+    #[derive(Deserialize)]
+    struct Proof {
+        hashes: Vec<String>,
+    }
+    let proof: Proof = serde_json::from_str(
+        &get_text(
+            client,
+            &format!("{base}/api/v1/log/inclusion?index={index}&size={}", cp.size),
+        )
+        .await?,
+    )
+    .map_err(|e| invalid(format!("bukti inklusi tidak terbaca: {e}")))?;
+    let hashes = proof
+        .hashes
+        .iter()
+        .map(|h| {
+            B64.decode(h)
+                .ok()
+                .and_then(|b| hash_from_slice(&b).ok())
+                .ok_or_else(|| invalid("bukti inklusi tidak terbaca"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    verify_inclusion(
+        &leaf_hash(&record.to_bytes()),
+        index,
+        cp.size,
+        &hashes,
+        &cp.root,
+    )
+    .map_err(|_| invalid("rekaman tidak tercatat di log transparansi (bukti inklusi gagal)"))?;
+    Ok(cp.size)
+}
