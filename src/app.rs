@@ -25,6 +25,9 @@ pub struct AppState {
     pub public_url: Arc<PublicUrl>,
     pub guard: Arc<RollbackGuard>,
     pub lookup_limiter: Arc<Limiter>,
+    /// Login attempts per client address and per username (argon2id is expensive).
+    pub login_ip_limiter: Arc<Limiter>,
+    pub login_user_limiter: Arc<DefaultKeyedRateLimiter<String>>,
     pub trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
@@ -111,6 +114,14 @@ pub async fn build_state(
         guard,
         lookup_limiter: Arc::new(RateLimiter::keyed(
             Quota::per_minute(per_minute).allow_burst(per_minute),
+        )),
+        login_ip_limiter: Arc::new(RateLimiter::keyed(
+            Quota::per_minute(NonZeroU32::new(10).expect("ten"))
+                .allow_burst(NonZeroU32::new(10).expect("ten")),
+        )),
+        login_user_limiter: Arc::new(RateLimiter::keyed(
+            Quota::per_minute(NonZeroU32::new(5).expect("five"))
+                .allow_burst(NonZeroU32::new(5).expect("five")),
         )),
         trusted_proxies: Arc::new(settings.trusted_proxies),
     })

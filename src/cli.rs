@@ -1,27 +1,23 @@
 //! Runs the commands of [`crate::config::Cli`]. Output meant for scripts goes to stdout
 //! (ids, tokens); everything meant for people goes to stderr, in Indonesian.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
-use chrono::DateTime;
 
 use crate::app::{self, Settings, template_row};
 use crate::config::{
-    CampaignCommand, Cli, Command, InstansiCommand, InvitationsArgs, KeygenArgs, RosterCommand,
-    ServeArgs, TemplateCommand,
+    CampaignCommand, Cli, Command, ExportCommand, InstansiCommand, InvitationsArgs, KeygenArgs,
+    RosterCommand, ServeArgs, TemplateCommand, TokenCommand, UserCommand,
 };
 use crate::domain::instansi::{TimeZone, parse_code};
 use crate::domain::public_url::PublicUrl;
-use crate::domain::roster::{RosterReader, RosterRow};
-use crate::domain::template::{Template, parse_reference};
-use crate::domain::text::{self, spreadsheet_safe};
-use crate::domain::token;
+use crate::domain::template::Template;
+use crate::domain::text;
 use crate::keys;
-use crate::store::{self, NewCampaign, NewInstansi, Store};
+use crate::ops::{self, OpsError};
+use crate::store::{self, NewInstansi, Store};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ikrar.db";
 pub const DEMO_DATABASE_URL: &str = "sqlite://ikrar-demo.db";
@@ -87,6 +83,20 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Campaign(c) => campaign(store.as_ref(), c).await,
                 Command::Invitations(args) => invitations(store.as_ref(), &args).await,
                 Command::Backup { file } => backup(&url, &file).await,
+                Command::Export(ExportCommand::Compliance {
+                    campaign,
+                    format,
+                    out,
+                }) => export_compliance(store.as_ref(), campaign, &format, &out).await,
+                Command::User(UserCommand::Add {
+                    instansi: code,
+                    username,
+                    role,
+                }) => add_user(store.as_ref(), code.as_deref(), &username, &role).await,
+                Command::Token(TokenCommand::Create {
+                    instansi: code,
+                    username,
+                }) => create_token(store.as_ref(), code.as_deref(), &username).await,
                 Command::Keygen(_)
                 | Command::Serve(_)
                 | Command::Loadtest(_)
@@ -121,13 +131,6 @@ fn redact(url: &str) -> String {
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-fn today() -> chrono::NaiveDate {
-    // The latest of Indonesia's zones: a NIP appointed "today" anywhere in Indonesia is valid.
-    chrono::Utc::now()
-        .with_timezone(&TimeZone::Jayapura.offset())
-        .date_naive()
 }
 
 fn keygen(args: &KeygenArgs) -> Result<()> {
@@ -187,31 +190,6 @@ async fn instansi(store: &dyn Store, code: &str) -> Result<store::Instansi> {
     })
 }
 
-/// Reads and validates a whole roster file; returns the rows or every row error.
-pub fn read_roster(path: &Path) -> Result<Result<Vec<RosterRow>, Vec<String>>> {
-    let file = File::open(path).with_context(|| format!("membuka {}", path.display()))?;
-    let reader = RosterReader::new(BufReader::new(file), today())
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    for item in reader {
-        match item {
-            Ok(row) => rows.push(row),
-            Err(row_errors) => errors.extend(row_errors.into_iter().map(|e| {
-                format!(
-                    "baris {}, kolom {}: {} [{}]",
-                    e.line, e.column, e.message, e.code
-                )
-            })),
-        }
-    }
-    Ok(if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(errors)
-    })
-}
-
 async fn import(
     store: &dyn Store,
     code: &str,
@@ -220,17 +198,30 @@ async fn import(
     deactivate_missing: bool,
 ) -> Result<()> {
     let inst = instansi(store, code).await?;
-    let rows = match read_roster(file)? {
+    let rows = match crate::roster_file::read_path(file, true) {
         Ok(rows) => rows,
-        Err(errors) => {
+        Err(OpsError::Rows(errors)) => {
             for e in &errors {
-                eprintln!("{e}");
+                eprintln!(
+                    "baris {}, kolom {}: {} [{}]",
+                    e.line, e.column, e.message, e.code
+                );
             }
+            store
+                .audit(
+                    Some(inst.id),
+                    "cli",
+                    "roster.rejected",
+                    &format!("{}: {} baris bermasalah", file.display(), errors.len()),
+                    now(),
+                )
+                .await?;
             bail!(
                 "{} baris bermasalah; tidak ada data yang diimpor. Perbaiki baris di atas lalu impor ulang.",
                 errors.len()
             );
         }
+        Err(e) => return Err(e.into()),
     };
     if dry_run {
         eprintln!(
@@ -239,21 +230,15 @@ async fn import(
         );
         return Ok(());
     }
-    let summary = store
-        .import_roster(inst.id, &rows, deactivate_missing, now())
-        .await?;
-    let line = format!(
-        "{} baris diimpor: {} baru, {} diperbarui, {} dinonaktifkan, {} unit baru",
+    let s = ops::import_roster(store, inst.id, &rows, deactivate_missing, "cli").await?;
+    eprintln!(
+        "{} baris diimpor: {} baru, {} diperbarui, {} dinonaktifkan, {} unit baru.",
         rows.len(),
-        summary.created,
-        summary.updated,
-        summary.deactivated,
-        summary.units_created
+        s.created,
+        s.updated,
+        s.deactivated,
+        s.units_created
     );
-    store
-        .audit(Some(inst.id), "cli", "roster.import", &line, now())
-        .await?;
-    eprintln!("{line}.");
     Ok(())
 }
 
@@ -275,14 +260,6 @@ async fn add_template(store: &dyn Store, file: &Path) -> Result<()> {
     Ok(())
 }
 
-fn parse_time(flag: &str, s: &str) -> Result<i64> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.timestamp())
-        .map_err(|_| {
-            anyhow!("{flag}: '{s}' bukan waktu RFC 3339 (contoh: 2026-11-29T07:00:00+07:00)")
-        })
-}
-
 async fn campaign(store: &dyn Store, command: CampaignCommand) -> Result<()> {
     match command {
         CampaignCommand::Create {
@@ -297,61 +274,17 @@ async fn campaign(store: &dyn Store, command: CampaignCommand) -> Result<()> {
             screen,
         } => {
             let inst = instansi(store, &code).await?;
-            let (tcode, tversion) = parse_reference(&template).ok_or_else(|| {
-                anyhow!("--template: tulis sebagai kode@versi, misalnya ikrar-netralitas-2024@1")
-            })?;
-            let template_no = store
-                .templates()
-                .await?
-                .into_iter()
-                .find(|t| t.code == tcode && t.version == i64::from(tversion))
-                .map(|t| t.number)
-                .ok_or_else(|| anyhow!("naskah '{template}' tidak ada"))?;
-            let title = text::clean(&title, "title").map_err(|e| anyhow!(e.message))?;
-            let place = text::clean(&place, "place").map_err(|e| anyhow!(e.message))?;
-            if title.is_empty() || place.is_empty() {
-                bail!("--title dan --place tidak boleh kosong");
-            }
-            let opens_at = parse_time("--opens", &opens)?;
-            let closes_at = parse_time("--closes", &closes)?;
-            if closes_at <= opens_at {
-                bail!("--closes harus sesudah --opens");
-            }
-            let all_units = store.units(inst.id).await?;
-            let mut unit_ids = Vec::new();
-            for wanted in &units {
-                let wanted_norm = text::normalize(wanted);
-                let unit = all_units
-                    .iter()
-                    .find(|u| u.key == wanted_norm || u.name.eq_ignore_ascii_case(&wanted_norm))
-                    .ok_or_else(|| anyhow!("--units: unit '{wanted}' tidak ada di {code}"))?;
-                unit_ids.push(unit.id);
-            }
-            let id = store
-                .create_campaign(
-                    &NewCampaign {
-                        instansi_id: inst.id,
-                        template_no,
-                        title: title.clone(),
-                        place,
-                        opens_at,
-                        closes_at,
-                        mark_enabled: !no_mark,
-                        screen_enabled: screen,
-                        unit_ids,
-                    },
-                    now(),
-                )
-                .await?;
-            store
-                .audit(
-                    Some(inst.id),
-                    "cli",
-                    "campaign.create",
-                    &format!("kampanye {id}: {title}"),
-                    now(),
-                )
-                .await?;
+            let input = ops::CampaignInput {
+                template,
+                title,
+                place,
+                opens,
+                closes,
+                units,
+                mark: !no_mark,
+                screen,
+            };
+            let id = ops::create_campaign(store, inst.id, &input, "cli").await?;
             println!("{id}");
             Ok(())
         }
@@ -360,19 +293,22 @@ async fn campaign(store: &dyn Store, command: CampaignCommand) -> Result<()> {
                 .campaign(campaign)
                 .await?
                 .ok_or_else(|| anyhow!("kampanye {campaign} tidak ada"))?;
-            if store.close_campaign(campaign, now()).await? {
-                store
-                    .audit(
-                        Some(c.instansi_id),
-                        "cli",
-                        "campaign.close",
-                        &format!("kampanye {campaign} ditutup"),
-                        now(),
-                    )
-                    .await?;
+            if ops::close_campaign(store, &c, "cli").await? {
                 eprintln!("Kampanye {campaign} ditutup.");
             } else {
                 eprintln!("Kampanye {campaign} sudah ditutup sebelumnya.");
+            }
+            Ok(())
+        }
+        CampaignCommand::List { instansi: code } => {
+            let inst = instansi(store, &code).await?;
+            for c in store.campaigns(inst.id).await? {
+                let state = if c.closed_at.is_some() || c.closes_at <= now() {
+                    "ditutup"
+                } else {
+                    "terbuka"
+                };
+                println!("{}\t{}\t{}", c.id, state, c.title);
             }
             Ok(())
         }
@@ -395,51 +331,136 @@ async fn invitations(store: &dyn Store, args: &InvitationsArgs) -> Result<()> {
         .await?
         .ok_or_else(|| anyhow!("kampanye {} tidak ada", args.campaign))?;
     let url = public_url(store, args.public_url.as_deref()).await?;
-    let number = args.nip.as_deref().map(|n| {
-        n.chars()
-            .filter(|c| !matches!(c, ' ' | '.'))
-            .collect::<String>()
-    });
-    let issued = store
-        .issue_invitations(c.id, args.reissue, number.as_deref(), now(), &token::mint)
-        .await?;
-    let mut out = csv::Writer::from_path(&args.out)
+    let issued =
+        ops::issue_invitations(store, &c, args.reissue, args.nip.as_deref(), &url, "cli").await?;
+    std::fs::write(&args.out, ops::invitations_csv(&issued)?)
         .with_context(|| format!("menulis {}", args.out.display()))?;
-    out.write_record(["nip", "nama", "unit", "link"])?;
-    for (target, tok) in &issued {
-        out.write_record([
-            spreadsheet_safe(&target.number).as_ref(),
-            spreadsheet_safe(&target.name).as_ref(),
-            spreadsheet_safe(&target.unit).as_ref(),
-            &url.signing_link(tok),
-        ])?;
+    if let Some(slips) = &args.slips {
+        let pdf = ops::slips_pdf(store, &c, &issued).await?;
+        std::fs::write(slips, pdf).with_context(|| format!("menulis {}", slips.display()))?;
+        eprintln!("Slip QR untuk dicetak: {}", slips.display());
     }
-    out.flush()?;
-    let summary = format!(
-        "{} tautan {} untuk kampanye {}",
+    eprintln!(
+        "{} tautan {} untuk kampanye {} → {}",
         issued.len(),
         if args.reissue {
             "diterbitkan ulang"
         } else {
             "diterbitkan"
         },
-        c.id
+        c.id,
+        args.out.display()
     );
-    store
-        .audit(
-            Some(c.instansi_id),
-            "cli",
-            "invitations.issue",
-            &summary,
-            now(),
-        )
-        .await?;
-    eprintln!("{summary} → {}", args.out.display());
     if issued.is_empty() && args.nip.is_some() {
         eprintln!(
             "Tidak ada tautan baru: orang itu bukan sasaran, sudah punya tautan aktif, atau sudah menandatangani."
         );
     }
+    Ok(())
+}
+
+async fn add_user(store: &dyn Store, code: Option<&str>, username: &str, role: &str) -> Result<()> {
+    use crate::domain::account::{Role, check_password_strength, hash_password, parse_username};
+    let role = Role::parse(role).map_err(|e| anyhow!(e.message))?;
+    let username = parse_username(username).map_err(|e| anyhow!(e.message))?;
+    let instansi_id = match (role.per_instansi(), code) {
+        (true, Some(code)) => Some(instansi(store, code).await?.id),
+        (true, None) => bail!("peran {} perlu --instansi", role.as_str()),
+        (false, Some(_)) => bail!(
+            "peran {} berlaku untuk seluruh deployment: tanpa --instansi",
+            role.as_str()
+        ),
+        (false, None) => None,
+    };
+    let password = match std::env::var("IKRAR_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let p = rpassword::prompt_password("Kata sandi: ")?;
+            if rpassword::prompt_password("Ulangi kata sandi: ")? != p {
+                bail!("kata sandi tidak sama");
+            }
+            p
+        }
+    };
+    check_password_strength(&password).map_err(|e| anyhow!(e.message))?;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await?;
+    let id = store
+        .add_user(instansi_id, &username, role.as_str(), &hash, now())
+        .await
+        .map_err(|e| match e {
+            store::StoreError::Conflict(_) => anyhow!("nama pengguna '{username}' sudah dipakai"),
+            other => other.into(),
+        })?;
+    store
+        .audit(
+            instansi_id,
+            "cli",
+            "user.add",
+            &format!("akun {username} ({}) dibuat", role.as_str()),
+            now(),
+        )
+        .await?;
+    eprintln!("Akun {username} ({}) dibuat.", role.as_str());
+    println!("{id}");
+    Ok(())
+}
+
+async fn create_token(store: &dyn Store, code: Option<&str>, username: &str) -> Result<()> {
+    let user = store
+        .user_by_username(username)
+        .await?
+        .ok_or_else(|| anyhow!("akun '{username}' tidak ada"))?;
+    if let Some(code) = code {
+        let inst = instansi(store, code).await?;
+        if user.instansi_id != Some(inst.id) {
+            bail!("akun '{username}' bukan milik instansi {code}");
+        }
+    }
+    let token = format!("ikr_{}", crate::http::auth::random_token(32));
+    store
+        .add_api_token(
+            user.id,
+            &crate::domain::statement::sha256(token.as_bytes()),
+            now(),
+        )
+        .await?;
+    store
+        .audit(
+            user.instansi_id,
+            "cli",
+            "token.create",
+            &format!("token API untuk {username}"),
+            now(),
+        )
+        .await?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn export_compliance(store: &dyn Store, id: i64, format: &str, out: &Path) -> Result<()> {
+    let c = store
+        .campaign(id)
+        .await?
+        .ok_or_else(|| anyhow!("kampanye {id} tidak ada"))?;
+    let bytes = match format {
+        "csv" => crate::export::to_csv(&ops::compliance(store, &c).await?).into_bytes(),
+        "xlsx" => ops::compliance_xlsx(store, &c).await?,
+        other => bail!("--format {other}: gunakan csv atau xlsx"),
+    };
+    std::fs::write(out, bytes).with_context(|| format!("menulis {}", out.display()))?;
+    store
+        .audit(
+            Some(c.instansi_id),
+            "cli",
+            "export.compliance",
+            &format!("ekspor kepatuhan kampanye {id} ({format})"),
+            now(),
+        )
+        .await?;
+    eprintln!(
+        "Ekspor kepatuhan kampanye {id} ditulis ke {}.",
+        out.display()
+    );
     Ok(())
 }
 

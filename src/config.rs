@@ -44,6 +44,15 @@ pub enum Command {
     Campaign(CampaignCommand),
     /// Issue signing links for a campaign and write them to a CSV file.
     Invitations(InvitationsArgs),
+    /// Export reports.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Consistent online copy of a SQLite database.
     Backup {
         /// Where to write the copy (must not exist)
@@ -202,6 +211,11 @@ pub enum CampaignCommand {
         #[arg(long)]
         campaign: i64,
     },
+    /// List an instansi's campaigns: id, state, title
+    List {
+        #[arg(long)]
+        instansi: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -217,7 +231,50 @@ pub struct InvitationsArgs {
     /// Only this person (NIP or staff number)
     #[arg(long)]
     pub nip: Option<String>,
+    /// Also write printable QR slips (8 per A4 page) for the issued links
+    #[arg(long)]
+    pub slips: Option<PathBuf>,
     /// Public URL for links when no server has stored one yet
     #[arg(long, env = "IKRAR_PUBLIC_URL")]
     pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account; the password comes from IKRAR_PASSWORD or a prompt
+    Add {
+        /// Required for admin, hr and auditor; not allowed for superadmin and log-auditor
+        #[arg(long)]
+        instansi: Option<String>,
+        #[arg(long)]
+        username: String,
+        /// superadmin | admin | hr | auditor | log-auditor
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for an account; prints the bearer token alone (shown once)
+    Create {
+        #[arg(long)]
+        instansi: Option<String>,
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Compliance per unit (target, signed, rate, rolled up) and the unsigned list
+    Compliance {
+        #[arg(long)]
+        campaign: i64,
+        /// csv | xlsx
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }

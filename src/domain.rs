@@ -1,5 +1,6 @@
 //! Pure domain types and rules. No axum, no sqlx: everything here can be tested alone.
 
+pub mod account;
 pub mod error;
 pub mod instansi;
 pub mod mark;

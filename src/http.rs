@@ -1,7 +1,10 @@
 //! The way in: one module per resource, one route table here.
 
+pub mod admin;
+pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod hr;
 pub mod log;
 pub mod lookup;
 pub mod meta;
@@ -39,6 +42,12 @@ pub fn router(state: AppState) -> Router {
                 .post(signing::post)
                 .layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)),
         )
+        .route(
+            "/S/{token}",
+            get(signing::show)
+                .post(signing::post)
+                .layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)),
+        )
         .route("/s/{token}/pdf", get(signing::pdf))
         .route("/s/{token}/lapor", post(signing::report))
         .route("/static/sign.js", get(meta::script))
@@ -52,6 +61,45 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/log/inclusion", get(log::inclusion))
         .route("/api/v1/log/consistency", get(log::consistency))
         .route("/static/app.css", get(meta::stylesheet))
+        .route(
+            "/api/v1/roster",
+            post(hr::import_roster).layer(DefaultBodyLimit::max(hr::ROSTER_BODY_LIMIT)),
+        )
+        .route(
+            "/api/v1/campaigns",
+            post(hr::create_campaign).get(hr::list_campaigns),
+        )
+        .route("/api/v1/campaigns/{id}", get(hr::get_campaign))
+        .route("/api/v1/campaigns/{id}/close", post(hr::close_campaign))
+        .route("/api/v1/campaigns/{id}/compliance", get(hr::compliance))
+        .route("/api/v1/campaigns/{id}/unsigned", get(hr::unsigned))
+        .route(
+            "/api/v1/campaigns/{id}/invitations",
+            post(hr::issue_invitations),
+        )
+        .route(
+            "/api/v1/campaigns/{id}/invitations/revoke",
+            post(hr::revoke_invitation),
+        )
+        .route("/api/v1/pledges/{id}", get(hr::get_pledge))
+        .route("/api/v1/pledges/{id}/annul", post(hr::annul_pledge))
+        .route("/admin/login", get(auth::login_page).post(auth::login))
+        .route("/admin/logout", post(auth::logout))
+        .route("/admin", get(admin::dashboard))
+        .route("/admin/campaigns", post(admin::create_campaign))
+        .route("/admin/campaigns/{id}", get(admin::campaign))
+        .route(
+            "/admin/campaigns/{id}/invitations",
+            post(admin::issue_invitations),
+        )
+        .route("/admin/campaigns/{id}/close", post(admin::close_campaign))
+        .route(
+            "/admin/roster",
+            get(admin::roster)
+                .post(admin::upload_roster)
+                .layer(DefaultBodyLimit::max(hr::ROSTER_BODY_LIMIT)),
+        )
+        .route("/admin/audit", get(admin::audit))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .fallback(meta::not_found)

@@ -7,7 +7,11 @@
 //! - [`store`] is the boundary to SQLite and PostgreSQL (`store::sqlite`, `store::postgres`).
 //! - Pure engines: [`record`] (the signed record and annulment text), [`log`] (the Merkle
 //!   tree and its proofs), [`note`] (signed notes and checkpoints), [`keys`] (Ed25519 key files),
-//!   [`qr`] (the receipt's QR code) and [`pdf`] (the A4 receipt a signer keeps).
+//!   [`qr`] (the receipt's QR code), [`pdf`] (the A4 receipt a signer keeps, and the
+//!   printable QR slips that hand out signing links) and [`export`] (the compliance report
+//!   as CSV and XLSX).
+//! - [`ops`] holds the operations the CLI and the HR API share (import, campaigns, invitations,
+//!   compliance); [`roster_file`] recognises CSV and XLSX rosters.
 //! - [`verify`] checks QR texts and receipt PDFs offline (`ikrar verify`).
 //! - [`sequencer`] batches sign requests into one durable log append.
 //! - [`config`] is the command line (`--help` is the configuration reference), [`cli`] runs it,
@@ -18,14 +22,17 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod export;
 pub mod http;
 pub mod keys;
 pub mod loadtest;
 pub mod log;
 pub mod note;
+pub mod ops;
 pub mod pdf;
 pub mod qr;
 pub mod record;
+pub mod roster_file;
 pub mod sequencer;
 pub mod store;
 pub mod verify;

@@ -4,7 +4,9 @@
 //! the drawn mark as vector paths), and the data it carries for offline checking: the record
 //! (base32) and the exact statement in the document information dictionary, read back by
 //! [`extract`], and the printed name and NIP, marked in the page content so that
-//! [`extract_printed`] reads them as drawn. Pure: a [`Receipt`] in, bytes out.
+//! [`extract_printed`] reads them as drawn. Pure: a [`Receipt`] in, bytes out. The
+//! [`slips`] submodule prints the QR slips that hand out signing links, with the same
+//! fonts, wrapping and QR drawing.
 //!
 //! Only the builtin fonts are used (Helvetica and Times-Italic with WinAnsi encoding): they
 //! cover Indonesian, are never embedded, and keep a page at a few kilobytes. Streams are
@@ -12,6 +14,7 @@
 //! below SPEC's 100 KB without it.
 
 mod metrics;
+pub mod slips;
 
 use chrono::{Datelike, NaiveDate};
 use lopdf::content::Content;
@@ -99,6 +102,8 @@ pub enum PdfError {
     Parse(String),
     #[error("the PDF's embedded {0} is malformed")]
     Malformed(&'static str),
+    #[error("there are no slips to print")]
+    NoSlips,
 }
 
 /// A date as printed on Indonesian documents: `29 November 2026`.
@@ -799,8 +804,35 @@ fn draw_mark(page: &mut Page, mark: &Mark, x: f32, y: f32, w: f32, h: f32) {
 // Serialisation and reading back
 
 fn save(r: &Receipt, ops: Vec<Op>) -> Result<Vec<u8>, PdfError> {
-    let mut doc = PdfDocument::new(&r.template.title);
-    doc.pages.push(PdfPage::new(Mm(210.0), Mm(297.0), ops));
+    save_pages(
+        &r.template.title,
+        vec![ops],
+        vec![
+            ("Author", text_string(r.name)),
+            (
+                "Subject",
+                text_string(&format!("Ikrar elektronik \u{2014} {}", r.instansi_name)),
+            ),
+            (
+                INFO_RECORD,
+                Object::String(r.record_base32.as_bytes().to_vec(), StringFormat::Literal),
+            ),
+            (INFO_STATEMENT, text_string(r.statement)),
+        ],
+    )
+}
+
+/// Writes A4 pages, uncompressed, with `title` and `info` in the information dictionary.
+fn save_pages(
+    title: &str,
+    pages: Vec<Vec<Op>>,
+    info: Vec<(&str, Object)>,
+) -> Result<Vec<u8>, PdfError> {
+    let mut doc = PdfDocument::new(title);
+    doc.pages = pages
+        .into_iter()
+        .map(|ops| PdfPage::new(Mm(210.0), Mm(297.0), ops))
+        .collect();
     let opts = PdfSaveOptions {
         optimize: false,
         subset_fonts: false,
@@ -812,22 +844,11 @@ fn save(r: &Receipt, ops: Vec<Op>) -> Result<Vec<u8>, PdfError> {
 
     // Our own information dictionary: printpdf's carries 1970 dates and PDF/X keys that a
     // receipt has no use for, and it has no place for the record and statement.
-    let info = Dictionary::from_iter(vec![
-        ("Title", text_string(&r.template.title)),
-        ("Author", text_string(r.name)),
-        (
-            "Subject",
-            text_string(&format!("Ikrar elektronik \u{2014} {}", r.instansi_name)),
-        ),
-        ("Creator", text_string("ikrar")),
-        ("Producer", text_string("ikrar")),
-        (
-            INFO_RECORD,
-            Object::String(r.record_base32.as_bytes().to_vec(), StringFormat::Literal),
-        ),
-        (INFO_STATEMENT, text_string(r.statement)),
-    ]);
-    let info_id = lo.add_object(info);
+    let mut entries = vec![("Title", text_string(title))];
+    entries.extend(info);
+    entries.push(("Creator", text_string("ikrar")));
+    entries.push(("Producer", text_string("ikrar")));
+    let info_id = lo.add_object(Dictionary::from_iter(entries));
     lo.trailer.set("Info", Object::Reference(info_id));
 
     let mut out = Vec::with_capacity(16 * 1024);

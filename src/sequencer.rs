@@ -406,6 +406,7 @@ pub fn seal(
             checkpoint,
         },
         pledges,
+        annulments: Vec::new(),
     })
 }
 
@@ -422,4 +423,115 @@ pub fn sign_checkpoint(
     .to_text();
     note::sign(&body, &keys.log.name, keys.log.signing_key())
         .map_err(|e| SequencerError::Corrupt(e.to_string()))
+}
+
+/// An annulment to append (SPEC 2, 3.2): the pledge, why, and the instansi's zone.
+#[derive(Clone, Debug)]
+pub struct AnnulRequest {
+    pub pledge_id: i64,
+    pub invitation_id: i64,
+    pub pledge_record: Vec<u8>,
+    pub category: String,
+    pub reason: String,
+    pub tz: TimeZone,
+}
+
+#[derive(Clone, Debug)]
+pub struct Annulled {
+    pub record: Vec<u8>,
+    pub text: String,
+    pub log_index: u64,
+    pub checkpoint: String,
+}
+
+/// Appends a format-0x02 record over the annulment text and marks the pledge annulled, in
+/// one transaction under the same head lock as pledges. A second annulment is a conflict.
+pub async fn annul(
+    store: &dyn Store,
+    keys: &Keys,
+    guard: &RollbackGuard,
+    req: &AnnulRequest,
+) -> Result<Annulled, SequencerError> {
+    let mut attempt = 0;
+    loop {
+        match try_annul(store, keys, guard, req).await {
+            Err(SequencerError::Store(StoreError::LogMoved)) if attempt < CAS_RETRIES => {
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn try_annul(
+    store: &dyn Store,
+    keys: &Keys,
+    guard: &RollbackGuard,
+    req: &AnnulRequest,
+) -> Result<Annulled, SequencerError> {
+    let pledge = crate::record::Record::parse(&req.pledge_record)
+        .map_err(|e| SequencerError::Corrupt(e.to_string()))?;
+    let mut tx = store.begin_append().await?;
+    let head = tx.lock_head().await?;
+    guard.check(head.size)?;
+    let at = chrono::Utc::now().timestamp().max(head.last_time);
+    let text = crate::record::annulment_text(
+        pledge.body.log_index,
+        &leaf_hash(&req.pledge_record),
+        &req.category,
+        &req.reason,
+        &crate::domain::statement::format_time(req.tz.at(at)),
+    );
+    let mut frontier = Frontier::from_bytes(head.size, &head.frontier)
+        .map_err(|e| SequencerError::Corrupt(e.to_string()))?;
+    let log_index = frontier.size();
+    let record = RecordBody {
+        format: Format::Annulment,
+        key_id: keys.pledge.key_id,
+        log_index,
+        sequenced_at: at as u64,
+        nip: pledge.body.nip,
+        template_no: pledge.body.template_no,
+        statement_hash: short_hash(&text),
+        name: pledge.body.name.clone(),
+    }
+    .sign(&keys.pledge)
+    .to_bytes();
+    let nodes = frontier.push(leaf_hash(&record));
+    let root = frontier.root();
+    let checkpoint = sign_checkpoint(keys, frontier.size(), root)?;
+    let append = Append {
+        old_size: head.size,
+        old_root: head.root,
+        entries: vec![(log_index, record.clone())],
+        nodes,
+        head: LogHead {
+            size: frontier.size(),
+            root,
+            frontier: frontier.to_bytes(),
+            last_time: at,
+            checkpoint: checkpoint.clone(),
+        },
+        pledges: Vec::new(),
+        annulments: vec![crate::store::NewAnnulment {
+            pledge_id: req.pledge_id,
+            invitation_id: req.invitation_id,
+            log_index,
+            category: req.category.clone(),
+            reason: req.reason.clone(),
+            text: text.clone(),
+            at,
+        }],
+    };
+    tx.write(&append).await?;
+    tx.commit().await?;
+    if let Err(e) = guard.record(append.head.size, &checkpoint) {
+        tracing::error!(error = %e, "writing the checkpoint file failed");
+    }
+    Ok(Annulled {
+        record,
+        text,
+        log_index,
+        checkpoint,
+    })
 }

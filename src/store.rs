@@ -211,6 +211,8 @@ pub struct PledgeView {
     pub signed_at: i64,
     pub annulled_at: Option<i64>,
     pub annul_category: Option<String>,
+    pub annul_text: Option<String>,
+    pub annul_log_index: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -248,6 +250,35 @@ pub struct Append {
     pub nodes: Vec<(NodeId, Hash)>,
     pub head: LogHead,
     pub pledges: Vec<NewPledge>,
+    pub annulments: Vec<NewAnnulment>,
+}
+
+/// Marks a pledge annulled by the 0x02 record at `log_index`.
+#[derive(Clone, Debug)]
+pub struct NewAnnulment {
+    pub pledge_id: i64,
+    pub invitation_id: i64,
+    pub log_index: u64,
+    pub category: String,
+    pub reason: String,
+    pub text: String,
+    pub at: i64,
+}
+
+/// Direct counts of one unit (not rolled up).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UnitCount {
+    pub unit_id: i64,
+    pub target: i64,
+    pub signed: i64,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UnsignedEntry {
+    pub number: String,
+    pub name: String,
+    pub unit: String,
+    pub position: Option<String>,
 }
 
 /// A transaction that owns the log-state row until it commits or is dropped (rolled back).
@@ -278,6 +309,7 @@ pub trait Store: Send + Sync {
 
     async fn add_instansi(&self, new: &NewInstansi, now: i64) -> Result<i64>;
     async fn instansi_by_code(&self, code: &str) -> Result<Option<Instansi>>;
+    async fn instansi_by_id(&self, id: i64) -> Result<Option<Instansi>>;
     async fn units(&self, instansi_id: i64) -> Result<Vec<UnitRow>>;
 
     /// Inserts templates whose (code, version) is missing; returns their numbers in order.
@@ -317,6 +349,8 @@ pub trait Store: Send + Sync {
     async fn checkpoints(&self) -> Result<Vec<(i64, String)>>;
 
     async fn pledge_by_log_index(&self, index: u64) -> Result<Option<PledgeView>>;
+    /// The pledge that the annulment record at `index` annulled.
+    async fn pledge_by_annulment_index(&self, index: u64) -> Result<Option<PledgeView>>;
     /// Pledges of ASN staff with this NIP, across instansi (non-ASN staff never appear).
     async fn lookup(&self, nip: &str) -> Result<Vec<PledgeView>>;
 
@@ -328,6 +362,157 @@ pub trait Store: Send + Sync {
         summary: &str,
         now: i64,
     ) -> Result<()>;
+    /// Newest first, below `before` (an event id), at most `limit`.
+    async fn audit_events(
+        &self,
+        instansi_id: Option<i64>,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>>;
+
+    async fn add_user(
+        &self,
+        instansi_id: Option<i64>,
+        username: &str,
+        role: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<i64>;
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>>;
+    async fn add_api_token(&self, user_id: i64, token_hash: &[u8; 32], now: i64) -> Result<()>;
+    async fn user_by_api_token(&self, token_hash: &[u8; 32]) -> Result<Option<UserRow>>;
+    async fn create_session(
+        &self,
+        id_hash: &[u8; 32],
+        user_id: i64,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()>;
+    async fn session(&self, id_hash: &[u8; 32], now: i64) -> Result<Option<SessionRow>>;
+    async fn delete_session(&self, id_hash: &[u8; 32]) -> Result<()>;
+
+    async fn campaigns(&self, instansi_id: i64) -> Result<Vec<CampaignRow>>;
+    /// Revokes the active invitation of one person; returns how many were revoked.
+    async fn revoke_invitation(&self, campaign_id: i64, number: &str, now: i64) -> Result<u64>;
+    /// Staff whose number or name (lowercase) matches the LIKE `pattern`.
+    async fn employees(
+        &self,
+        instansi_id: i64,
+        pattern: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<EmployeeRow>>;
+    async fn pledge_by_id(&self, id: i64) -> Result<Option<PledgeView>>;
+    /// (invitation id, stored record) of a pledge.
+    async fn pledge_record(&self, id: i64) -> Result<Option<(i64, Vec<u8>)>>;
+
+    /// Per unit: target staff of the campaign and how many of them hold a valid pledge.
+    async fn compliance_counts(&self, campaign_id: i64) -> Result<Vec<UnitCount>>;
+    /// Target staff without a valid pledge, in `unit` and its subtree when given.
+    async fn unsigned(
+        &self,
+        campaign_id: i64,
+        unit: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<UnsignedEntry>>;
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub instansi_id: Option<i64>,
+    pub username: String,
+    pub role: String,
+    pub password_hash: String,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: i64,
+    pub instansi_id: Option<i64>,
+    pub username: String,
+    pub role: String,
+    pub csrf: String,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct EmployeeRow {
+    pub id: i64,
+    pub kind: String,
+    pub number: String,
+    pub name: String,
+    pub position: Option<String>,
+    pub unit: String,
+    pub active: bool,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub instansi_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub summary: String,
+    pub at: i64,
+}
+
+/// SQL shared by both engines (both accept `$n` placeholders and this dialect).
+pub(crate) mod sql {
+    pub const USER_BY_USERNAME: &str =
+        "SELECT id, instansi_id, username, role, password_hash FROM users WHERE username = $1";
+    pub const USER_BY_TOKEN: &str =
+        "SELECT u.id, u.instansi_id, u.username, u.role, u.password_hash
+        FROM api_tokens t JOIN users u ON u.id = t.user_id
+        WHERE t.token_hash = $1 AND t.revoked_at IS NULL";
+    pub const SESSION: &str = "SELECT u.id, u.instansi_id, u.username, u.role, s.csrf
+        FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id_hash = $1 AND s.expires_at > $2";
+    pub const CAMPAIGNS: &str = "SELECT id, instansi_id, template_no, title, place, opens_at,
+            closes_at, closed_at, mark_enabled, screen_enabled
+        FROM campaigns WHERE instansi_id = $1 ORDER BY id DESC";
+    pub const EMPLOYEES: &str = "SELECT e.id, e.kind, e.number, e.name, e.position,
+            u.name AS unit, e.active
+        FROM employees e JOIN units u ON u.id = e.unit_id
+        WHERE e.instansi_id = $1 AND (e.number LIKE $2 OR LOWER(e.name) LIKE $2)
+        ORDER BY e.active DESC, e.name, e.number LIMIT $3 OFFSET $4";
+    pub const AUDIT: &str = "SELECT id, instansi_id, actor, action, summary, at FROM audit_events
+        WHERE (CAST($1 AS BIGINT) IS NULL OR instansi_id = $1) AND id < $2
+        ORDER BY id DESC LIMIT $3";
+    /// Target staff of campaign $1 (all active staff, or those in the target units' subtrees).
+    const STAFF: &str = "WITH RECURSIVE targeted(id) AS (
+            SELECT unit_id FROM campaign_units WHERE campaign_id = $1
+            UNION SELECT u.id FROM units u JOIN targeted t ON u.parent_id = t.id),
+        staff AS (
+            SELECT e.id, e.unit_id, e.number, e.name, e.position FROM employees e
+            JOIN campaigns c ON c.id = $1
+            WHERE e.instansi_id = c.instansi_id AND e.active
+              AND (NOT EXISTS (SELECT 1 FROM campaign_units WHERE campaign_id = $1)
+                   OR e.unit_id IN (SELECT id FROM targeted)))";
+    pub fn compliance() -> String {
+        format!(
+            "{STAFF} SELECT s.unit_id, COUNT(*) AS target, COUNT(p.id) AS signed FROM staff s
+             LEFT JOIN pledges p ON p.employee_id = s.id AND p.campaign_id = $1 AND p.annulled_at IS NULL
+             GROUP BY s.unit_id"
+        )
+    }
+    pub fn unsigned() -> String {
+        format!(
+            "{STAFF}, under(id) AS (
+                SELECT id FROM units WHERE id = $2
+                UNION SELECT u.id FROM units u JOIN under ON u.parent_id = under.id)
+             SELECT s.number, s.name, u.name AS unit, s.position FROM staff s
+             JOIN units u ON u.id = s.unit_id
+             WHERE NOT EXISTS (SELECT 1 FROM pledges p WHERE p.employee_id = s.id
+                               AND p.campaign_id = $1 AND p.annulled_at IS NULL)
+               AND (CAST($2 AS BIGINT) IS NULL OR s.unit_id IN (SELECT id FROM under))
+             ORDER BY u.name, s.name, s.number LIMIT $3 OFFSET $4"
+        )
+    }
+    pub const REVOKE: &str = "UPDATE invitations SET revoked_at = $1
+        WHERE campaign_id = $2 AND revoked_at IS NULL
+          AND employee_id IN (SELECT id FROM employees WHERE number = $3)";
 }
 
 /// The empty log's head, written by the first migration run.

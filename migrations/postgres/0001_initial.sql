@@ -136,6 +136,7 @@ CREATE TABLE pledges (
     annulled_at   BIGINT,
     annul_category TEXT,
     annul_reason  TEXT,
+    annul_text    TEXT,
     annul_log_index BIGINT REFERENCES log_entries (idx)
 );
 CREATE UNIQUE INDEX pledges_one_per_employee ON pledges (campaign_id, employee_id) WHERE annulled_at IS NULL;

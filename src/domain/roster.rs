@@ -1,6 +1,8 @@
-//! Reading a staff roster from CSV, one row at a time: format and separator detection,
-//! header matching, and every per-row rule of a roster import (SPEC 4 and 6). The reader
-//! never holds the file; it remembers only the identifiers seen, to report duplicates.
+//! Reading a staff roster from CSV or from the first sheet of an XLSX workbook, one row at
+//! a time: file-kind sniffing, format and separator detection, header matching, and every
+//! per-row rule of a roster import (SPEC 4 and 6). Both file kinds feed the same row
+//! checker, so a row means the same thing whichever program saved it. The readers never
+//! hold the file; they remember only the identifiers seen, to report duplicates.
 //!
 //! Two layouts are understood: our simple `nip,nama,jenis,unit,jabatan`, and SIASN-style
 //! exports (`nipBaru`, `nama`, `jenisPegawaiNama`, `unorId`, `unorNama`, `unorIndukId`,
@@ -10,10 +12,14 @@
 //! SIASN's `nipLama` and `kedudukanPnsNama` are not read: the old NIP identifies nobody
 //! any more, and which statuses count as active is HR's choice when exporting.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Cursor, Read, Seek};
+use std::path::Path;
 
+use calamine::{DataRef, Reader, Xlsx, XlsxCellReader, XlsxError};
 use chrono::NaiveDate;
 
 use super::nip::{EmployeeKind, StaffId};
@@ -82,6 +88,11 @@ pub enum RosterError {
         #[source]
         source: csv::Error,
     },
+    #[error(
+        "Berkas XLSX tidak dapat dibaca ({0}). Buka berkas di Excel, simpan ulang sebagai Buku \
+         Kerja Excel (.xlsx) tanpa kata sandi, lalu unggah kembali."
+    )]
+    Xlsx(#[from] XlsxError),
 }
 
 /// A column the reader uses, whichever layout names it.
@@ -211,14 +222,8 @@ type Source<R> = io::Chain<io::Chain<Cursor<Vec<u8>>, BufReader<R>>, &'static [u
 /// Streams [`RosterRow`]s out of a CSV roster. See the module documentation.
 pub struct RosterReader<R: Read> {
     csv: csv::Reader<Source<R>>,
-    format: RosterFormat,
-    columns: Columns,
-    today: NaiveDate,
+    checker: RowChecker,
     record: csv::ByteRecord,
-    /// First line of each NIP seen; NIPs are kept as integers to keep a national roster's
-    /// set small.
-    seen_nips: HashMap<u64, u64>,
-    seen_staff: HashMap<String, u64>,
     done: bool,
 }
 
@@ -279,40 +284,88 @@ impl<R: Read> RosterReader<R> {
         let (format, columns) = Columns::from_header(&headers)?;
         Ok(RosterReader {
             csv,
-            format,
-            columns,
-            today,
+            checker: RowChecker::new(format, columns, today),
             record: csv::ByteRecord::new(),
-            seen_nips: HashMap::new(),
-            seen_staff: HashMap::new(),
             done: false,
         })
     }
 
     pub fn format(&self) -> RosterFormat {
-        self.format
+        self.checker.format
+    }
+}
+
+/// One used column's cell, as a file gave it.
+enum Cell<'a> {
+    Text(Cow<'a, str>),
+    /// A spreadsheet number: plain text in most columns, but a NIP that has lost digits.
+    Number(f64),
+    /// CSV bytes that are not UTF-8.
+    NotUtf8,
+    /// A value no column can use (a spreadsheet date or error value), already explained.
+    Unusable {
+        code: &'static str,
+        message: String,
+    },
+}
+
+/// The rules every data row passes, whatever the file kind: one instance per file, because
+/// duplicates are judged against the rows before.
+struct RowChecker {
+    format: RosterFormat,
+    columns: Columns,
+    today: NaiveDate,
+    /// First line of each NIP seen; NIPs are kept as integers to keep a national roster's
+    /// set small.
+    seen_nips: HashMap<u64, u64>,
+    seen_staff: HashMap<String, u64>,
+}
+
+impl RowChecker {
+    fn new(format: RosterFormat, columns: Columns, today: NaiveDate) -> Self {
+        RowChecker {
+            format,
+            columns,
+            today,
+            seen_nips: HashMap::new(),
+            seen_staff: HashMap::new(),
+        }
     }
 
-    /// Checks the current record; every column is checked so that HR can fix a row at once.
-    fn row(&mut self, line: u64) -> Result<RosterRow, Vec<RowError>> {
+    /// Checks one row, given the cells of the used columns (`None` for a column the file
+    /// lacks); every column is checked so that HR can fix a row at once.
+    fn check(
+        &mut self,
+        line: u64,
+        cells: [Option<Cell<'_>>; COLS],
+    ) -> Result<RosterRow, Vec<RowError>> {
         let mut errors = Vec::new();
-        let mut values: [Option<&str>; COLS] = [None; COLS];
-        for (slot, (index, column)) in values
-            .iter_mut()
-            .zip(self.columns.index.iter().zip(self.columns.name.iter()))
-        {
-            let Some(i) = *index else { continue };
-            let bytes = self.record.get(i).unwrap_or_default();
-            match std::str::from_utf8(bytes) {
-                Ok(s) => *slot = Some(s),
-                Err(_) => errors.push(RowError {
-                    line,
-                    column: column.clone(),
-                    code: "not_utf8",
-                    message: NOT_UTF8.to_owned(),
-                }),
-            }
+        let mut texts: [Option<Cow<'_, str>>; COLS] = Default::default();
+        for (i, cell) in cells.into_iter().enumerate() {
+            let (code, message) = match cell {
+                None => continue,
+                Some(Cell::Text(s)) => {
+                    texts[i] = Some(s);
+                    continue;
+                }
+                Some(Cell::Number(n)) if i == Col::Nip as usize => {
+                    ("nip_excel_number", excel_number_message(n))
+                }
+                Some(Cell::Number(n)) => {
+                    texts[i] = Some(Cow::Owned(n.to_string()));
+                    continue;
+                }
+                Some(Cell::NotUtf8) => ("not_utf8", NOT_UTF8.to_owned()),
+                Some(Cell::Unusable { code, message }) => (code, message),
+            };
+            errors.push(RowError {
+                line,
+                column: self.columns.name[i].clone(),
+                code,
+                message,
+            });
         }
+        let values: [Option<&str>; COLS] = std::array::from_fn(|i| texts[i].as_deref());
         let column = |c: Col| self.columns.name[c as usize].clone();
         let mut fail = |c: Col, code: &'static str, message: String| {
             errors.push(RowError {
@@ -448,6 +501,29 @@ impl<R: Read> RosterReader<R> {
     }
 }
 
+/// The used columns' cells of a CSV record; a short record's missing cells are empty.
+fn csv_cells<'r>(columns: &Columns, record: &'r csv::ByteRecord) -> [Option<Cell<'r>>; COLS] {
+    std::array::from_fn(|c| {
+        let i = columns.index[c]?;
+        let bytes = record.get(i).unwrap_or_default();
+        Some(match std::str::from_utf8(bytes) {
+            Ok(s) => Cell::Text(Cow::Borrowed(s)),
+            Err(_) => Cell::NotUtf8,
+        })
+    })
+}
+
+/// Why a NIP cell holding a spreadsheet number is refused, showing the number as Excel
+/// kept it so that HR recognises the row.
+fn excel_number_message(n: f64) -> String {
+    format!(
+        "NIP tersimpan sebagai angka ({n}), bukan teks. Excel hanya menyimpan 15 digit pertama \
+         sebuah angka, sehingga digit terakhir NIP sudah hilang (begitu pula angka 0 di depan \
+         nomor pegawai). Ubah format kolom NIP menjadi Teks (Format Cells \u{2192} Text), ketik \
+         ulang atau tempel ulang NIP dari sumber aslinya, lalu simpan dan unggah kembali."
+    )
+}
+
 /// Records `line` as the first occurrence, or returns the earlier line.
 fn first_line<K>(entry: Entry<'_, K, u64>, line: u64) -> Option<u64> {
     match entry {
@@ -515,7 +591,263 @@ impl<R: Read> Iterator for RosterReader<R> {
                         // Only a quote left open at the end of the file ends a record
                         // without an LF; where the read started then bounds the line.
                         .max(self.record.position().map_or(0, |p| p.line()));
-                    return Some(self.row(line));
+                    let cells = csv_cells(&self.checker.columns, &self.record);
+                    return Some(self.checker.check(line, cells));
+                }
+            }
+        }
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// XLSX
+
+/// Which reader a roster file needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RosterFileKind {
+    Csv,
+    Xlsx,
+}
+
+/// Tells the kind of a roster file from its first bytes (four are enough). An XLSX file is
+/// a ZIP archive, which starts with a local file header `PK\x03\x04`; no CSV roster starts
+/// with those control bytes, so everything else is read as CSV and judged by its header.
+pub fn sniff(prefix: &[u8]) -> RosterFileKind {
+    if prefix.starts_with(b"PK\x03\x04") {
+        RosterFileKind::Xlsx
+    } else {
+        RosterFileKind::Csv
+    }
+}
+
+/// An XLSX workbook whose first sheet is a roster. [`XlsxRoster::rows`] reads that sheet.
+///
+/// The sheet is streamed cell by cell from the archive (calamine's cell reader), never
+/// loaded as a whole range; what stays in memory is the workbook's shared-strings table,
+/// which calamine reads on opening to resolve text cells. A roster's memory therefore
+/// grows with its distinct texts, not with its cells.
+pub struct XlsxRoster<RS: Read + Seek> {
+    book: Xlsx<RS>,
+}
+
+impl XlsxRoster<BufReader<File>> {
+    pub fn open(path: &Path) -> Result<Self, RosterError> {
+        Self::new(BufReader::new(File::open(path)?))
+    }
+}
+
+impl<RS: Read + Seek> XlsxRoster<RS> {
+    /// Reads the workbook's directory, shared strings and styles.
+    pub fn new(input: RS) -> Result<Self, RosterError> {
+        Ok(XlsxRoster {
+            book: Xlsx::new(input)?,
+        })
+    }
+
+    /// Reads and checks the first sheet's header row (row 1). The rows that follow are
+    /// checked exactly as [`RosterReader`] checks CSV records; a row's line is its
+    /// spreadsheet row number.
+    pub fn rows(&mut self, today: NaiveDate) -> Result<XlsxRows<'_, RS>, RosterError> {
+        let Some(first) = self.book.sheet_names().into_iter().next() else {
+            return Err(RosterError::Header(
+                "Berkas XLSX tidak berisi lembar kerja (sheet). Simpan roster di lembar \
+                 pertama, lalu unggah kembali."
+                    .to_owned(),
+            ));
+        };
+        let mut sheet = SheetRows {
+            cells: self.book.worksheet_cells_reader(&first)?,
+            pending: None,
+            row: Vec::new(),
+            last_row: 0,
+            ended: false,
+        };
+        let header_row = sheet.next_row()?;
+        if header_row != Some(0) || sheet.is_blank() {
+            return Err(RosterError::Header(
+                "Lembar pertama berkas kosong atau baris pertamanya kosong. Baris pertama harus \
+                 berisi judul kolom, misalnya \"nip, nama, jenis, unit, jabatan\"."
+                    .to_owned(),
+            ));
+        }
+        let width = sheet.row.iter().map(|&(c, _)| c as usize + 1).max();
+        let mut headers = vec![String::new(); width.unwrap_or(0)];
+        for (c, value) in &sheet.row {
+            headers[*c as usize] = match value {
+                DataRef::String(s) => s.clone(),
+                DataRef::SharedString(s) => (*s).to_owned(),
+                DataRef::Float(n) => n.to_string(),
+                DataRef::Int(n) => n.to_string(),
+                _ => String::new(),
+            };
+        }
+        let (format, columns) = Columns::from_header(&headers)?;
+        let mut slots = vec![None; headers.len()];
+        for (col, index) in columns.index.iter().enumerate() {
+            if let Some(i) = *index {
+                slots[i] = Some(col);
+            }
+        }
+        Ok(XlsxRows {
+            sheet,
+            checker: RowChecker::new(format, columns, today),
+            slots,
+            done: false,
+        })
+    }
+}
+
+/// A sheet's cells, grouped into rows as they stream out of the archive.
+struct SheetRows<'a, RS: Read + Seek> {
+    cells: XlsxCellReader<'a, RS>,
+    /// The first cell of the next row, read while looking for the end of the current one.
+    pending: Option<calamine::Cell<DataRef<'a>>>,
+    /// The current row: (0-based column, value).
+    row: Vec<(u32, DataRef<'a>)>,
+    /// 0-based row of the last cell read, to place a read failure.
+    last_row: u32,
+    ended: bool,
+}
+
+impl<'a, RS: Read + Seek> SheetRows<'a, RS> {
+    /// Reads the next row that has any cell into `self.row`; returns its 0-based index.
+    fn next_row(&mut self) -> Result<Option<u32>, XlsxError> {
+        self.row.clear();
+        let Some(first) = self
+            .pending
+            .take()
+            .map_or_else(|| self.next_cell(), |c| Ok(Some(c)))?
+        else {
+            return Ok(None);
+        };
+        let (row, col) = first.get_position();
+        self.row.push((col, first.get_value().clone()));
+        while let Some(cell) = self.next_cell()? {
+            let (r, c) = cell.get_position();
+            if r != row {
+                self.pending = Some(cell);
+                break;
+            }
+            self.row.push((c, cell.get_value().clone()));
+        }
+        Ok(Some(row))
+    }
+
+    /// The next cell, or `None` once the sheet's data has ended. Asking calamine again
+    /// after that would read on past the sheet data and fail.
+    fn next_cell(&mut self) -> Result<Option<calamine::Cell<DataRef<'a>>>, XlsxError> {
+        if self.ended {
+            return Ok(None);
+        }
+        let cell = self.cells.next_cell()?;
+        match &cell {
+            Some(c) => self.last_row = c.get_position().0,
+            None => self.ended = true,
+        }
+        Ok(cell)
+    }
+
+    /// Whether every cell of the current row is empty or white space; Excel often keeps
+    /// formatted but empty rows at the end of a sheet.
+    fn is_blank(&self) -> bool {
+        self.row.iter().all(|(_, value)| match value {
+            DataRef::Empty => true,
+            DataRef::String(s) => s.trim().is_empty(),
+            DataRef::SharedString(s) => s.trim().is_empty(),
+            _ => false,
+        })
+    }
+}
+
+/// The used columns' cells of a sheet row; a column the header has but the row leaves
+/// out is empty.
+fn xlsx_cells<'r>(
+    columns: &Columns,
+    slots: &[Option<usize>],
+    row: &'r [(u32, DataRef<'_>)],
+) -> [Option<Cell<'r>>; COLS] {
+    let mut cells: [Option<Cell<'r>>; COLS] =
+        std::array::from_fn(|c| columns.index[c].map(|_| Cell::Text(Cow::Borrowed(""))));
+    for (c, value) in row {
+        if let Some(Some(slot)) = slots.get(*c as usize) {
+            cells[*slot] = Some(xlsx_cell(value));
+        }
+    }
+    cells
+}
+
+fn xlsx_cell<'r>(value: &'r DataRef<'_>) -> Cell<'r> {
+    match value {
+        DataRef::Empty => Cell::Text(Cow::Borrowed("")),
+        DataRef::String(s) => Cell::Text(Cow::Borrowed(s)),
+        DataRef::SharedString(s) => Cell::Text(Cow::Borrowed(s)),
+        DataRef::Float(n) => Cell::Number(*n),
+        // Only integers that fit a double exactly reach a sheet; a NIP never gets here
+        // without having lost digits already.
+        DataRef::Int(n) => Cell::Number(*n as f64),
+        DataRef::Bool(b) => Cell::Text(Cow::Borrowed(if *b { "TRUE" } else { "FALSE" })),
+        DataRef::DateTime(_) | DataRef::DateTimeIso(_) | DataRef::DurationIso(_) => {
+            Cell::Unusable {
+                code: "cell_date",
+                message: "Excel membaca isi sel ini sebagai tanggal atau waktu, bukan teks. Ubah \
+                          format kolom ini menjadi Teks (Format Cells \u{2192} Text), ketik ulang \
+                          isinya, lalu simpan dan unggah kembali."
+                    .to_owned(),
+            }
+        }
+        DataRef::Error(e) => Cell::Unusable {
+            code: "cell_error",
+            message: format!(
+                "Sel ini berisi galat Excel ({e}), biasanya dari rumus yang rusak. Ganti isinya \
+                 dengan teks biasa, lalu simpan dan unggah kembali."
+            ),
+        },
+    }
+}
+
+/// Streams the rows of an XLSX roster's first sheet; see [`XlsxRoster::rows`]. Items as
+/// [`RosterReader`]'s: rows whose cells are all empty are skipped, and a read failure in
+/// the middle of the sheet is a `file_unreadable` row error that ends the iteration.
+pub struct XlsxRows<'a, RS: Read + Seek> {
+    sheet: SheetRows<'a, RS>,
+    checker: RowChecker,
+    /// For each sheet column under the header, the used column it holds.
+    slots: Vec<Option<usize>>,
+    done: bool,
+}
+
+impl<RS: Read + Seek> XlsxRows<'_, RS> {
+    pub fn format(&self) -> RosterFormat {
+        self.checker.format
+    }
+}
+
+impl<RS: Read + Seek> Iterator for XlsxRows<'_, RS> {
+    type Item = Result<RosterRow, Vec<RowError>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            match self.sheet.next_row() {
+                Ok(None) => self.done = true,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(vec![RowError {
+                        line: u64::from(self.sheet.last_row) + 1,
+                        column: String::new(),
+                        code: "file_unreadable",
+                        message: format!(
+                            "Berkas tidak dapat dibaca sampai selesai ({e}). Buka berkas di Excel, \
+                             simpan ulang sebagai Buku Kerja Excel (.xlsx), lalu unggah kembali."
+                        ),
+                    }]));
+                }
+                Ok(Some(row)) => {
+                    if self.sheet.is_blank() {
+                        continue;
+                    }
+                    let cells = xlsx_cells(&self.checker.columns, &self.slots, &self.sheet.row);
+                    return Some(self.checker.check(u64::from(row) + 1, cells));
                 }
             }
         }
@@ -833,6 +1165,254 @@ mod tests {
         #[test]
         fn header_parsing_never_panics(input in prop::collection::vec(any::<u8>(), 0..200)) {
             let _ = RosterReader::new(input.as_slice(), today());
+        }
+    }
+
+    mod xlsx {
+        use super::*;
+        use rust_xlsxwriter::{Format, Workbook};
+
+        /// A workbook whose first sheet holds `csv`'s cells as text, except the cells of the
+        /// columns named in `as_numbers`, which are written as numbers where they are ones
+        /// (as Excel does when a NIP column is left in the General format).
+        fn workbook_from_csv(csv: &[u8], delimiter: u8, as_numbers: &[&str]) -> Vec<u8> {
+            let mut book = Workbook::new();
+            let sheet = book.add_worksheet();
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(delimiter)
+                .from_reader(csv);
+            let mut numeric = Vec::new();
+            for (r, record) in reader.records().enumerate() {
+                let record = record.unwrap();
+                let r = u32::try_from(r).unwrap();
+                if r == 0 {
+                    numeric = record.iter().map(|h| as_numbers.contains(&h)).collect();
+                }
+                for (c, field) in record.iter().enumerate() {
+                    let c = u16::try_from(c).unwrap();
+                    match field.parse::<f64>() {
+                        Ok(n) if r > 0 && numeric[usize::from(c)] => {
+                            sheet.write_number(r, c, n).unwrap();
+                        }
+                        _ => {
+                            sheet.write_string(r, c, field).unwrap();
+                        }
+                    }
+                }
+            }
+            book.save_to_buffer().unwrap()
+        }
+
+        fn read_xlsx(bytes: Vec<u8>) -> (RosterFormat, Vec<Result<RosterRow, Vec<RowError>>>) {
+            let mut book = XlsxRoster::new(Cursor::new(bytes)).unwrap();
+            let rows = book.rows(today()).unwrap();
+            let format = rows.format();
+            (format, rows.collect())
+        }
+
+        fn header_error(bytes: Vec<u8>) -> String {
+            let mut book = XlsxRoster::new(Cursor::new(bytes)).unwrap();
+            match book.rows(today()) {
+                Err(RosterError::Header(m)) => m,
+                Err(e) => panic!("expected a header error, got {e:?}"),
+                Ok(_) => panic!("expected a header error"),
+            }
+        }
+
+        #[test]
+        fn simple_sheet_reads_exactly_as_its_csv() {
+            for csv in [SIMPLE_500_BAD_10, SIMPLE_40_NON_ASN] {
+                let (format, items) = read_xlsx(workbook_from_csv(csv, b',', &[]));
+                assert_eq!(format, RosterFormat::Simple);
+                assert_eq!(items, read(csv).1);
+            }
+            let (_, items) = read_xlsx(workbook_from_csv(SIMPLE_500_BAD_10, b',', &[]));
+            assert_eq!(items.iter().filter(|i| i.is_err()).count(), 10);
+        }
+
+        #[test]
+        fn siasn_sheet_with_text_nips_imports() {
+            let (format, items) = read_xlsx(workbook_from_csv(SIASN_40, b';', &[]));
+            assert_eq!(format, RosterFormat::Siasn);
+            assert_eq!(items, read(SIASN_40).1);
+            let rows: Vec<RosterRow> = items.into_iter().map(Result::unwrap).collect();
+            assert_eq!(rows.len(), 40);
+            assert_eq!(rows[0].id.as_str(), "198905312013062641");
+            assert_eq!(rows[0].unit.key, "A5EB03E20004");
+            assert_eq!(rows[39].line, 41);
+        }
+
+        #[test]
+        fn refuses_every_row_whose_nip_is_a_number() {
+            let bytes = workbook_from_csv(SIASN_40, b';', &["nipBaru"]);
+            let (_, items) = read_xlsx(bytes);
+            assert_eq!(items.len(), 40);
+            for (i, item) in items.iter().enumerate() {
+                let errors = item.clone().unwrap_err();
+                assert_eq!(errors.len(), 1, "{errors:?}");
+                let e = &errors[0];
+                assert_eq!(
+                    (e.line, e.column.as_str(), e.code),
+                    (i as u64 + 2, "nipBaru", "nip_excel_number")
+                );
+                assert!(e.message.contains("Teks"), "{}", e.message);
+            }
+        }
+
+        #[test]
+        fn names_only_the_rows_whose_nip_is_a_number() {
+            let mut book = Workbook::new();
+            let sheet = book.add_worksheet();
+            let text = Format::new().set_num_format("@");
+            sheet
+                .write_row(0, 0, ["NIP", "Nama", "Jenis", "Unit", "Jabatan"])
+                .unwrap();
+            sheet
+                .write_row(1, 0, ["198503302010011001", "Budi", "PNS", "Dinas Sosial"])
+                .unwrap();
+            sheet.write_number(2, 0, 199001012022211001.0).unwrap();
+            sheet
+                .write_row(2, 1, ["Sri", "PPPK", "Dinas Sosial"])
+                .unwrap();
+            sheet
+                .write_string_with_format(3, 0, "199001012022211002", &text)
+                .unwrap();
+            sheet
+                .write_row(3, 1, ["Sri", "PPPK", "Dinas Sosial"])
+                .unwrap();
+            let (_, items) = read_xlsx(book.save_to_buffer().unwrap());
+            assert_eq!(items.len(), 3);
+            assert!(items[0].is_ok() && items[2].is_ok());
+            let errors = items[1].clone().unwrap_err();
+            assert_eq!(
+                (errors[0].line, errors[0].column.as_str(), errors[0].code),
+                (3, "NIP", "nip_excel_number")
+            );
+            // The number as Excel kept it: its last digits are gone.
+            assert!(errors[0].message.contains("199001012022211000"));
+        }
+
+        #[test]
+        fn lines_are_sheet_rows_and_cells_are_judged_by_type() {
+            let mut book = Workbook::new();
+            let sheet = book.add_worksheet();
+            let date = Format::new().set_num_format("dd/mm/yyyy");
+            sheet
+                .write_row(
+                    0,
+                    0,
+                    [
+                        "nipBaru",
+                        "nama",
+                        "jenisPegawaiNama",
+                        "unorId",
+                        "unorNama",
+                        "jabatanNama",
+                    ],
+                )
+                .unwrap();
+            sheet
+                .write_row(2, 0, ["198503302010011001", "Budi", "PNS Daerah"])
+                .unwrap();
+            // SIASN unit ids sometimes are plain numbers.
+            sheet.write_number(2, 3, 12345.0).unwrap();
+            sheet.write_string(2, 4, "Dinas Sosial").unwrap();
+            // A formatted but empty row, as Excel leaves them.
+            sheet.write_blank(4, 1, &date).unwrap();
+            sheet
+                .write_row(
+                    5,
+                    0,
+                    ["198503302010011002", "Sri", "PPPK", "U1", "Dinas Sosial"],
+                )
+                .unwrap();
+            sheet
+                .write_row(
+                    6,
+                    0,
+                    ["199001012022211001", "Ani", "PPPK", "U1", "Dinas Sosial"],
+                )
+                .unwrap();
+            sheet
+                .write_number_with_format(6, 5, 45000.0, &date)
+                .unwrap();
+            sheet
+                .write_row(
+                    7,
+                    0,
+                    ["198503302010011001", "Budi", "PNS", "U1", "Dinas Sosial"],
+                )
+                .unwrap();
+            let (_, items) = read_xlsx(book.save_to_buffer().unwrap());
+            assert_eq!(items.len(), 4);
+            let row = items[0].clone().unwrap();
+            assert_eq!((row.line, row.unit.key.as_str()), (3, "12345"));
+            let errors = items[1].clone().unwrap_err();
+            assert_eq!((errors[0].line, errors[0].code), (6, "kind_mismatch"));
+            let errors = items[2].clone().unwrap_err();
+            assert_eq!(
+                (errors[0].line, errors[0].column.as_str(), errors[0].code),
+                (7, "jabatanNama", "cell_date")
+            );
+            let errors = items[3].clone().unwrap_err();
+            assert_eq!((errors[0].line, errors[0].code), (8, "nip_duplicate"));
+            assert!(errors[0].message.contains("baris 3"));
+        }
+
+        #[test]
+        fn header_must_be_row_1_and_complete() {
+            let mut book = Workbook::new();
+            book.add_worksheet()
+                .write_row(1, 0, ["nip", "nama", "jenis", "unit"])
+                .unwrap();
+            assert!(header_error(book.save_to_buffer().unwrap()).contains("kosong"));
+
+            let mut book = Workbook::new();
+            book.add_worksheet()
+                .write_row(0, 0, ["nip", "nama"])
+                .unwrap();
+            assert!(header_error(book.save_to_buffer().unwrap()).contains("jenis, unit"));
+        }
+
+        #[test]
+        fn reads_only_the_first_sheet_from_a_path() {
+            let mut book = Workbook::new();
+            book.add_worksheet()
+                .write_row(0, 0, ["nip", "nama", "jenis", "unit"])
+                .unwrap()
+                .write_row(1, 0, ["198503302010011001", "Budi", "PNS", "A"])
+                .unwrap();
+            book.add_worksheet().write_row(0, 0, ["catatan"]).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("roster.xlsx");
+            book.save(&path).unwrap();
+            let mut roster = XlsxRoster::open(&path).unwrap();
+            let items: Vec<_> = roster.rows(today()).unwrap().collect();
+            assert_eq!(items.len(), 1);
+            assert_eq!(items[0].clone().unwrap().name, "Budi");
+        }
+
+        #[test]
+        fn sniffs_xlsx_by_its_zip_signature() {
+            let bytes = workbook_from_csv(SIASN_40, b';', &[]);
+            assert_eq!(sniff(&bytes[..4]), RosterFileKind::Xlsx);
+            assert_eq!(sniff(SIASN_40), RosterFileKind::Csv);
+            assert_eq!(sniff(b"\xEF\xBB\xBFnip"), RosterFileKind::Csv);
+            assert_eq!(sniff(b"PK"), RosterFileKind::Csv);
+            assert_eq!(sniff(b""), RosterFileKind::Csv);
+        }
+
+        #[test]
+        fn refuses_a_zip_that_is_not_a_workbook() {
+            let err = XlsxRoster::new(Cursor::new(b"PK\x03\x04not really a zip".to_vec()));
+            assert!(matches!(err, Err(RosterError::Xlsx(_))));
+            let Err(err) = err else { unreachable!() };
+            assert!(
+                err.to_string()
+                    .starts_with("Berkas XLSX tidak dapat dibaca")
+            );
         }
     }
 }

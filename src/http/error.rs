@@ -19,6 +19,8 @@ pub struct AppError {
     pub message: String,
     pub field: Option<String>,
     pub retry_after: Option<u64>,
+    /// Extra detail merged into the error object (e.g. every bad roster row).
+    pub details: Option<Box<(&'static str, serde_json::Value)>>,
 }
 
 impl AppError {
@@ -29,6 +31,7 @@ impl AppError {
             message: message.into(),
             field: None,
             retry_after: None,
+            details: None,
         }
     }
 
@@ -105,6 +108,34 @@ impl From<Arc<SequencerError>> for AppError {
     }
 }
 
+impl From<crate::ops::OpsError> for AppError {
+    fn from(e: crate::ops::OpsError) -> AppError {
+        use crate::ops::OpsError;
+        match e {
+            OpsError::Invalid(v) => v.into(),
+            OpsError::Rows(rows) => {
+                let message = format!(
+                    "{} baris bermasalah; tidak ada data yang diimpor. Perbaiki lalu unggah ulang.",
+                    rows.len()
+                );
+                let rows: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|r| {
+                        json!({"line": r.line, "column": r.column, "code": r.code, "message": r.message})
+                    })
+                    .collect();
+                AppError {
+                    details: Some(Box::new(("rows", json!(rows)))),
+                    ..AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "roster_invalid", message)
+                }
+            }
+            OpsError::NotFound(m) => AppError::not_found("not_found", m),
+            OpsError::Store(s) => s.into(),
+            OpsError::Internal(m) => AppError::internal(m),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
@@ -113,6 +144,10 @@ impl IntoResponse for AppError {
         let mut error = json!({ "code": self.code, "message": self.message });
         if let Some(field) = &self.field {
             error["field"] = json!(field);
+        }
+        if let Some(details) = self.details {
+            let (key, value) = *details;
+            error[key] = value;
         }
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
         if let Some(secs) = self.retry_after {

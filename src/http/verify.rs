@@ -176,6 +176,29 @@ pub async fn verify(state: &AppState, raw: &str) -> AppResult<Value> {
             pledge["annul_category"] = json!(p.annul_category);
         }
         out["pledge"] = pledge;
+    } else {
+        let Some(p) = state
+            .store
+            .pledge_by_annulment_index(body.log_index)
+            .await?
+        else {
+            return Err(AppError::internal("a logged annulment has no pledge row"));
+        };
+        let text = p.annul_text.clone().unwrap_or_default();
+        if !record.commits_to(&text) {
+            return Ok(invalid(
+                "statement_mismatch",
+                "Teks pembatalan yang tersimpan tidak cocok dengan rekaman.",
+                Some(out["record"].clone()),
+            ));
+        }
+        let tz = TimeZone::parse(&p.tz).unwrap_or(TimeZone::Jakarta);
+        out["annulment"] = json!({
+            "pledge_log_index": p.log_index,
+            "category": p.annul_category,
+            "annulled_at": p.annulled_at.map(|t| crate::domain::statement::format_time(tz.at(t))),
+            "text": text,
+        });
     }
     let hashes = inclusion_proof(state.store.as_ref(), body.log_index, checkpoint_size).await?;
     out["inclusion"] = json!({

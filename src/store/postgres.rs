@@ -42,7 +42,7 @@ const PLEDGE_VIEW: &str = "SELECT p.id AS pledge_id, p.log_index, p.statement, c
         c.title AS campaign_title, i.id AS instansi_id, i.name AS instansi_name, i.tz,
         t.number AS template_no, t.code AS template_code, t.version AS template_version,
         t.title AS template_title, e.kind, p.number, p.name, u.name AS unit_name, p.signed_at,
-        p.annulled_at, p.annul_category
+        p.annulled_at, p.annul_category, p.annul_text, p.annul_log_index
     FROM pledges p
     JOIN campaigns c ON c.id = p.campaign_id
     JOIN instansi i ON i.id = c.instansi_id
@@ -183,6 +183,15 @@ impl Store for PgStore {
         Ok(
             sqlx::query_as("SELECT id, code, name, place, tz FROM instansi WHERE code = $1")
                 .bind(code)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn instansi_by_id(&self, id: i64) -> Result<Option<Instansi>> {
+        Ok(
+            sqlx::query_as("SELECT id, code, name, place, tz FROM instansi WHERE id = $1")
+                .bind(id)
                 .fetch_optional(&self.pool)
                 .await?,
         )
@@ -513,6 +522,15 @@ impl Store for PgStore {
         .await?)
     }
 
+    async fn pledge_by_annulment_index(&self, index: u64) -> Result<Option<PledgeView>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{PLEDGE_VIEW} WHERE p.annul_log_index = $1"
+        )))
+        .bind(index as i64)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     async fn lookup(&self, nip: &str) -> Result<Vec<PledgeView>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{PLEDGE_VIEW} WHERE p.number = $1 AND e.kind <> 'NON_ASN' ORDER BY p.signed_at DESC LIMIT 100"
@@ -541,6 +559,177 @@ impl Store for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+    async fn audit_events(
+        &self,
+        instansi_id: Option<i64>,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>> {
+        Ok(sqlx::query_as(sql::AUDIT)
+            .bind(instansi_id)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn add_user(
+        &self,
+        instansi_id: Option<i64>,
+        username: &str,
+        role: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO users (instansi_id, username, role, password_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(instansi_id)
+        .bind(username)
+        .bind(role)
+        .bind(password_hash)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_write(e, "username exists"))
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>> {
+        Ok(sqlx::query_as(sql::USER_BY_USERNAME)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn add_api_token(&self, user_id: i64, token_hash: &[u8; 32], now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3)")
+            .bind(user_id)
+            .bind(token_hash.to_vec())
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn user_by_api_token(&self, token_hash: &[u8; 32]) -> Result<Option<UserRow>> {
+        Ok(sqlx::query_as(sql::USER_BY_TOKEN)
+            .bind(token_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn create_session(
+        &self,
+        id_hash: &[u8; 32],
+        user_id: i64,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id_hash.to_vec())
+        .bind(user_id)
+        .bind(csrf)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &[u8; 32], now: i64) -> Result<Option<SessionRow>> {
+        Ok(sqlx::query_as(sql::SESSION)
+            .bind(id_hash.to_vec())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn delete_session(&self, id_hash: &[u8; 32]) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn campaigns(&self, instansi_id: i64) -> Result<Vec<CampaignRow>> {
+        Ok(sqlx::query_as(sql::CAMPAIGNS)
+            .bind(instansi_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn revoke_invitation(&self, campaign_id: i64, number: &str, now: i64) -> Result<u64> {
+        Ok(sqlx::query(sql::REVOKE)
+            .bind(now)
+            .bind(campaign_id)
+            .bind(number)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    async fn employees(
+        &self,
+        instansi_id: i64,
+        pattern: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<EmployeeRow>> {
+        Ok(sqlx::query_as(sql::EMPLOYEES)
+            .bind(instansi_id)
+            .bind(pattern)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn pledge_by_id(&self, id: i64) -> Result<Option<PledgeView>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{PLEDGE_VIEW} WHERE p.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+    async fn pledge_record(&self, id: i64) -> Result<Option<(i64, Vec<u8>)>> {
+        Ok(sqlx::query_as(
+            "SELECT p.invitation_id, l.record FROM pledges p JOIN log_entries l ON l.idx = p.log_index
+             WHERE p.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn compliance_counts(&self, campaign_id: i64) -> Result<Vec<UnitCount>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql::compliance()))
+            .bind(campaign_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn unsigned(
+        &self,
+        campaign_id: i64,
+        unit: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<UnsignedEntry>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql::unsigned()))
+            .bind(campaign_id)
+            .bind(unit)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?)
     }
 }
 
@@ -691,6 +880,33 @@ impl AppendTx for PgAppend {
             );
         }
         let head = &append.head;
+        for a in &append.annulments {
+            let changed = sqlx::query(
+                "UPDATE pledges SET annulled_at = $1, annul_category = $2, annul_reason = $3,
+                     annul_text = $4, annul_log_index = $5
+                 WHERE id = $6 AND annulled_at IS NULL",
+            )
+            .bind(a.at)
+            .bind(&a.category)
+            .bind(&a.reason)
+            .bind(&a.text)
+            .bind(a.log_index as i64)
+            .bind(a.pledge_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if changed != 1 {
+                return Err(StoreError::Conflict("pledge already annulled".to_string()));
+            }
+            // The employee can be invited again: the old link stops working.
+            sqlx::query(
+                "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .bind(a.at)
+            .bind(a.invitation_id)
+            .execute(&mut **tx)
+            .await?;
+        }
         sqlx::query(
             "INSERT INTO checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (size) DO NOTHING",

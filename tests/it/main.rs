@@ -4,6 +4,7 @@
 mod api;
 mod browser;
 mod cli;
+mod hr;
 mod log_integrity;
 mod merkle_vectors;
 mod support;

@@ -430,3 +430,49 @@ pub async fn spawn_server() -> (TestApp, String) {
     });
     (app, base)
 }
+
+/// An account with an API token; returns the bearer token.
+pub async fn user_with_token(
+    store: &dyn Store,
+    instansi_id: Option<i64>,
+    username: &str,
+    role: &str,
+    password: &str,
+) -> String {
+    let hash = ikrar::domain::account::hash_password(password);
+    let id = store
+        .add_user(
+            instansi_id,
+            username,
+            role,
+            &hash,
+            chrono::Utc::now().timestamp(),
+        )
+        .await
+        .expect("user");
+    let token = format!("ikr_{}", ikrar::http::auth::random_token(32));
+    store
+        .add_api_token(
+            id,
+            &ikrar::domain::statement::sha256(token.as_bytes()),
+            chrono::Utc::now().timestamp(),
+        )
+        .await
+        .expect("token");
+    token
+}
+
+impl TestApp {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: &str,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let auth = format!("Bearer {bearer}");
+        let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
+        self.request(method, path, body, &[("authorization", &auth)], local())
+            .await
+    }
+}

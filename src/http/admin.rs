@@ -1,0 +1,455 @@
+//! Admin pages for HR (session cookie + CSRF on every form): campaigns, roster, invitations
+//! and the audit trail. Each page reads and writes through the same operations as the API.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::auth::{PageCaller, check_csrf};
+use super::error::{AppError, AppResult};
+use super::hr::{IssueRequest, issue, owned_campaign};
+use super::signing::{html, page_error};
+use crate::app::AppState;
+use crate::domain::instansi::TimeZone;
+use crate::ops::{self, CampaignInput, OpsError};
+use crate::store::{AuditRow, EmployeeRow};
+
+fn respond(r: AppResult<Response>) -> Response {
+    r.unwrap_or_else(page_error)
+}
+
+pub struct CampaignLine {
+    pub id: i64,
+    pub title: String,
+    pub state: &'static str,
+    pub closes: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct Dashboard {
+    user: String,
+    csrf: String,
+    can_manage: bool,
+    campaigns: Vec<CampaignLine>,
+    templates: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+async fn tz(state: &AppState, instansi_id: i64) -> AppResult<TimeZone> {
+    Ok(state
+        .store
+        .instansi_by_id(instansi_id)
+        .await?
+        .and_then(|i| TimeZone::parse(&i.tz).ok())
+        .unwrap_or(TimeZone::Jakarta))
+}
+
+async fn dashboard_page(
+    state: &AppState,
+    caller: &super::auth::Caller,
+    error: Option<String>,
+) -> AppResult<Dashboard> {
+    let instansi_id = caller.instansi()?;
+    let tz = tz(state, instansi_id).await?;
+    let now = chrono::Utc::now().timestamp();
+    let campaigns = state
+        .store
+        .campaigns(instansi_id)
+        .await?
+        .into_iter()
+        .map(|c| CampaignLine {
+            id: c.id,
+            title: c.title,
+            state: if c.closed_at.is_some() || now >= c.closes_at {
+                "ditutup"
+            } else if now < c.opens_at {
+                "belum dibuka"
+            } else {
+                "terbuka"
+            },
+            closes: tz.at(c.closes_at).format("%Y-%m-%d %H:%M").to_string(),
+        })
+        .collect();
+    let templates = state
+        .store
+        .templates()
+        .await?
+        .into_iter()
+        .map(|t| (format!("{}@{}", t.code, t.version), t.title))
+        .collect();
+    Ok(Dashboard {
+        user: caller.username.clone(),
+        csrf: caller.csrf.clone().unwrap_or_default(),
+        can_manage: caller.role.can_manage(),
+        campaigns,
+        templates,
+        error,
+    })
+}
+
+pub async fn dashboard(State(state): State<AppState>, PageCaller(caller): PageCaller) -> Response {
+    respond(
+        dashboard_page(&state, &caller, None)
+            .await
+            .map(|p| html(StatusCode::OK, p)),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CampaignForm {
+    csrf: String,
+    template: String,
+    title: String,
+    place: String,
+    opens: String,
+    closes: String,
+    #[serde(default)]
+    mark: Option<String>,
+    #[serde(default)]
+    screen: Option<String>,
+}
+
+/// `datetime-local` values carry no zone: they are the instansi's local time.
+fn local_to_rfc3339(value: &str, tz: TimeZone) -> String {
+    let v = value.trim();
+    let with_seconds = if v.len() == 16 {
+        format!("{v}:00")
+    } else {
+        v.to_string()
+    };
+    let offset = tz.offset().to_string();
+    format!("{with_seconds}{offset}")
+}
+
+pub async fn create_campaign(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    axum::Form(form): axum::Form<CampaignForm>,
+) -> Response {
+    respond(
+        async {
+            check_csrf(&caller, &form.csrf)?;
+            caller.must_manage()?;
+            let instansi_id = caller.instansi()?;
+            let tz = tz(&state, instansi_id).await?;
+            let input = CampaignInput {
+                template: form.template,
+                title: form.title,
+                place: form.place,
+                opens: local_to_rfc3339(&form.opens, tz),
+                closes: local_to_rfc3339(&form.closes, tz),
+                units: Vec::new(),
+                mark: form.mark.is_some(),
+                screen: form.screen.is_some(),
+            };
+            match ops::create_campaign(state.store.as_ref(), instansi_id, &input, &caller.actor())
+                .await
+            {
+                Ok(id) => Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response()),
+                Err(OpsError::Invalid(e)) => Ok(html(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    dashboard_page(&state, &caller, Some(e.message)).await?,
+                )),
+                Err(e) => Err(e.into()),
+            }
+        }
+        .await,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "admin/campaign.html")]
+struct CampaignPage {
+    csrf: String,
+    can_manage: bool,
+    id: i64,
+    title: String,
+    place: String,
+    opens: String,
+    closes: String,
+    open: bool,
+    mark: bool,
+}
+
+pub async fn campaign(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<i64>,
+) -> Response {
+    respond(
+        async {
+            let c = owned_campaign(&state, &caller, id).await?;
+            let tz = tz(&state, c.instansi_id).await?;
+            let now = chrono::Utc::now().timestamp();
+            let f = |t: i64| tz.at(t).format("%Y-%m-%d %H:%M").to_string();
+            Ok(html(
+                StatusCode::OK,
+                CampaignPage {
+                    csrf: caller.csrf.clone().unwrap_or_default(),
+                    can_manage: caller.role.can_manage(),
+                    id: c.id,
+                    title: c.title.clone(),
+                    place: c.place.clone(),
+                    opens: f(c.opens_at),
+                    closes: f(c.closes_at),
+                    open: c.closed_at.is_none() && now < c.closes_at,
+                    mark: c.mark_enabled,
+                },
+            ))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct IssueForm {
+    csrf: String,
+    #[serde(default)]
+    reissue: Option<String>,
+    #[serde(default)]
+    nip: String,
+    #[serde(default)]
+    format: String,
+}
+
+pub async fn issue_invitations(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<IssueForm>,
+) -> Response {
+    respond(
+        async {
+            check_csrf(&caller, &form.csrf)?;
+            caller.must_manage()?;
+            let c = owned_campaign(&state, &caller, id).await?;
+            let req = IssueRequest {
+                reissue: form.reissue.is_some(),
+                nip: Some(form.nip).filter(|n| !n.trim().is_empty()),
+                format: Some(form.format).filter(|f| !f.is_empty()),
+            };
+            issue(&state, &caller, &c, &req).await
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn close_campaign(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<CsrfOnly>,
+) -> Response {
+    respond(
+        async {
+            check_csrf(&caller, &form.csrf)?;
+            caller.must_manage()?;
+            let c = owned_campaign(&state, &caller, id).await?;
+            ops::close_campaign(state.store.as_ref(), &c, &caller.actor()).await?;
+            Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response())
+        }
+        .await,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "admin/roster.html")]
+struct RosterPage {
+    csrf: String,
+    can_manage: bool,
+    q: String,
+    employees: Vec<EmployeeRow>,
+    imports: Vec<(String, AuditRow)>,
+    report: Option<String>,
+    bad_rows: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct RosterQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn roster_page(
+    state: &AppState,
+    caller: &super::auth::Caller,
+    q: &str,
+    report: Option<String>,
+    bad_rows: Vec<String>,
+) -> AppResult<RosterPage> {
+    let instansi_id = caller.instansi()?;
+    let tz = tz(state, instansi_id).await?;
+    let pattern = format!("%{}%", q.trim().to_lowercase().replace(['%', '_'], ""));
+    let employees = state.store.employees(instansi_id, &pattern, 50, 0).await?;
+    let imports = state
+        .store
+        .audit_events(Some(instansi_id), i64::MAX, 200)
+        .await?
+        .into_iter()
+        .filter(|e| e.action.starts_with("roster."))
+        .take(5)
+        .map(|e| (tz.at(e.at).format("%Y-%m-%d %H:%M").to_string(), e))
+        .collect();
+    Ok(RosterPage {
+        csrf: caller.csrf.clone().unwrap_or_default(),
+        can_manage: caller.role.can_manage(),
+        q: q.to_string(),
+        employees,
+        imports,
+        report,
+        bad_rows,
+    })
+}
+
+pub async fn roster(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Query(q): Query<RosterQuery>,
+) -> Response {
+    respond(
+        roster_page(&state, &caller, &q.q, None, Vec::new())
+            .await
+            .map(|p| html(StatusCode::OK, p)),
+    )
+}
+
+/// The roster upload form (multipart): checks, then imports all or nothing.
+pub async fn upload_roster(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    mut form: Multipart,
+) -> Response {
+    respond(
+        async {
+            let mut csrf = String::new();
+            let mut file = Vec::new();
+            let (mut dry_run, mut deactivate) = (false, false);
+            while let Some(field) = form
+                .next_field()
+                .await
+                .map_err(|e| AppError::bad_request("form_invalid", e.body_text()))?
+            {
+                match field.name().unwrap_or_default() {
+                    "csrf" => csrf = field.text().await.unwrap_or_default(),
+                    "file" => {
+                        file = field
+                            .bytes()
+                            .await
+                            .map_err(|e| AppError::bad_request("form_invalid", e.body_text()))?
+                            .to_vec()
+                    }
+                    "dry_run" => dry_run = true,
+                    "deactivate_missing" => deactivate = true,
+                    _ => {}
+                }
+            }
+            check_csrf(&caller, &csrf)?;
+            caller.must_manage()?;
+            let instansi_id = caller.instansi()?;
+            let parsed = tokio::task::spawn_blocking(move || crate::roster_file::read_bytes(&file))
+                .await
+                .map_err(AppError::internal)?;
+            let (status, report, bad) = match parsed {
+                Ok(rows) if dry_run => (
+                    StatusCode::OK,
+                    format!("Pemeriksaan selesai: {} baris sah; belum ada yang diimpor.", rows.len()),
+                    Vec::new(),
+                ),
+                Ok(rows) => {
+                    let s = ops::import_roster(
+                        state.store.as_ref(),
+                        instansi_id,
+                        &rows,
+                        deactivate,
+                        &caller.actor(),
+                    )
+                    .await?;
+                    (
+                        StatusCode::OK,
+                        format!(
+                            "{} baris diimpor: {} baru, {} diperbarui, {} dinonaktifkan, {} unit baru.",
+                            rows.len(),
+                            s.created,
+                            s.updated,
+                            s.deactivated,
+                            s.units_created
+                        ),
+                        Vec::new(),
+                    )
+                }
+                Err(OpsError::Rows(rows)) => {
+                    state
+                        .store
+                        .audit(
+                            Some(instansi_id),
+                            &caller.actor(),
+                            "roster.rejected",
+                            &format!("unggahan roster ditolak: {} baris bermasalah", rows.len()),
+                            chrono::Utc::now().timestamp(),
+                        )
+                        .await?;
+                    (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        format!("{} baris bermasalah; tidak ada data yang diimpor.", rows.len()),
+                        rows.iter()
+                            .map(|r| format!("baris {}, kolom {}: {}", r.line, r.column, r.message))
+                            .collect(),
+                    )
+                }
+                Err(OpsError::Invalid(e)) => (StatusCode::UNPROCESSABLE_ENTITY, e.message, Vec::new()),
+                Err(e) => return Err(e.into()),
+            };
+            Ok(html(
+                status,
+                roster_page(&state, &caller, "", Some(report), bad).await?,
+            ))
+        }
+        .await,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    events: Vec<(String, AuditRow)>,
+    next: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AuditQuery {
+    #[serde(default)]
+    before: Option<i64>,
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    respond(
+        async {
+            let instansi_id = caller.instansi()?;
+            let tz = tz(&state, instansi_id).await?;
+            let events: Vec<(String, AuditRow)> = state
+                .store
+                .audit_events(Some(instansi_id), q.before.unwrap_or(i64::MAX), 100)
+                .await?
+                .into_iter()
+                .map(|e| (tz.at(e.at).format("%Y-%m-%d %H:%M:%S").to_string(), e))
+                .collect();
+            let next = (events.len() == 100)
+                .then(|| events.last().map(|e| e.1.id))
+                .flatten();
+            Ok(html(StatusCode::OK, AuditPage { events, next }))
+        }
+        .await,
+    )
+}
