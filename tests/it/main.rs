@@ -5,6 +5,7 @@ mod api;
 mod browser;
 mod cli;
 mod hr;
+mod hr_reports;
 mod log_integrity;
 mod merkle_vectors;
 mod support;
