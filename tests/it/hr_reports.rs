@@ -53,7 +53,7 @@ async fn compliance_json_csv_and_xlsx_agree_per_unit_and_in_total() {
             Data::Int(i) => *i as f64,
             other => panic!("column {c} is a number, not {other:?}"),
         };
-        if row[1].to_string() == "TOTAL" {
+        if row[1] == "TOTAL" {
             total = Some((num(3), num(4)));
             continue;
         }
@@ -83,7 +83,7 @@ async fn compliance_json_csv_and_xlsx_agree_per_unit_and_in_total() {
         .call(Method::GET, &format!("{path}?format=csv"), &hr, None)
         .await
         .text();
-    assert!(csv.lines().count() >= units.len() + 1);
+    assert!(csv.lines().count() > units.len());
 
     let page = app
         .call(
