@@ -491,3 +491,179 @@ async fn sigkill_during_a_burst_loses_no_answered_pledge() {
     .await;
     assert!(status == 201 || status == 200, "{body}");
 }
+
+fn ikrar_env(db: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ikrar"));
+    cmd.args(args)
+        .env("DATABASE_URL", db)
+        .env_remove("IKRAR_PUBLIC_URL")
+        .env_remove("IKRAR_PLEDGE_KEY")
+        .env_remove("IKRAR_LOG_KEY")
+        .env("IKRAR_LOG", "warn")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run ikrar")
+}
+
+#[tokio::test]
+async fn hr_commands_accounts_tokens_exports_slips_and_backup() {
+    let s = setup().await;
+    let url = s.db.url.clone();
+    // serve refuses to start without keys and names what is missing.
+    let out = ikrar_env(&url, &["serve", "--bind", "127.0.0.1:1"], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("IKRAR_PLEDGE_KEY") && err.contains("keys-example/README.md"),
+        "{err}"
+    );
+
+    let weak = ikrar_env(
+        &url,
+        &[
+            "user",
+            "add",
+            "--instansi",
+            "surakarta",
+            "--username",
+            "hr1",
+            "--role",
+            "hr",
+        ],
+        &[("IKRAR_PASSWORD", "pendek")],
+    );
+    assert!(!weak.status.success());
+    ok(&ikrar_env(
+        &url,
+        &[
+            "user",
+            "add",
+            "--instansi",
+            "surakarta",
+            "--username",
+            "hr1",
+            "--role",
+            "hr",
+        ],
+        &[("IKRAR_PASSWORD", "kata-sandi-panjang")],
+    ));
+    let no_instansi = ikrar_env(
+        &url,
+        &["user", "add", "--username", "hr2", "--role", "hr"],
+        &[("IKRAR_PASSWORD", "kata-sandi-panjang")],
+    );
+    assert!(!no_instansi.status.success());
+    let token = ok(&ikrar_env(
+        &url,
+        &[
+            "token",
+            "create",
+            "--instansi",
+            "surakarta",
+            "--username",
+            "hr1",
+        ],
+        &[],
+    ));
+    let token = token.trim().to_string();
+    assert!(token.starts_with("ikr_") && !token.contains(char::is_whitespace));
+
+    let list = ok(&ikrar(
+        &url,
+        &["campaign", "list", "--instansi", "surakarta"],
+    ));
+    let id = list.split('\t').next().expect("id").to_string();
+    assert!(list.contains("terbuka"));
+
+    // The token works against the server.
+    let server = start(&url, &s.keys, s.port, &s.dir.path().join("cp")).await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/campaigns", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(res.status(), 200);
+    drop(server);
+
+    let xlsx = s.dir.path().join("kepatuhan.xlsx");
+    ok(&ikrar(
+        &url,
+        &[
+            "export",
+            "compliance",
+            "--campaign",
+            &id,
+            "--format",
+            "xlsx",
+            "--out",
+            xlsx.to_str().expect("utf8"),
+        ],
+    ));
+    assert!(
+        std::fs::read(&xlsx)
+            .expect("xlsx")
+            .starts_with(b"PK\x03\x04")
+    );
+    let csv = s.dir.path().join("kepatuhan.csv");
+    ok(&ikrar(
+        &url,
+        &[
+            "export",
+            "compliance",
+            "--campaign",
+            &id,
+            "--format",
+            "csv",
+            "--out",
+            csv.to_str().expect("utf8"),
+        ],
+    ));
+    assert!(
+        std::fs::read_to_string(&csv)
+            .expect("csv")
+            .contains("TOTAL")
+    );
+
+    let (nip, _) = &s.links[0];
+    let links = s.dir.path().join("again.csv");
+    let slips = s.dir.path().join("slips.pdf");
+    ok(&ikrar(
+        &url,
+        &[
+            "invitations",
+            "--campaign",
+            &id,
+            "--out",
+            links.to_str().expect("utf8"),
+            "--reissue",
+            "--nip",
+            nip,
+            "--slips",
+            slips.to_str().expect("utf8"),
+        ],
+    ));
+    assert_eq!(
+        csv::Reader::from_path(&links)
+            .expect("csv")
+            .records()
+            .count(),
+        1
+    );
+    assert!(std::fs::read(&slips).expect("pdf").starts_with(b"%PDF"));
+
+    if !s.db.is_postgres() {
+        let copy = s.dir.path().join("copy.db");
+        ok(&ikrar(&url, &["backup", copy.to_str().expect("utf8")]));
+        let again = ikrar(&url, &["backup", copy.to_str().expect("utf8")]);
+        assert!(!again.status.success(), "never overwrites");
+        let copy_url = format!("sqlite://{}", copy.display());
+        let listed = ok(&ikrar(
+            &copy_url,
+            &["campaign", "list", "--instansi", "surakarta"],
+        ));
+        assert_eq!(listed, list, "the copy holds the same data");
+    }
+}
