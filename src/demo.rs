@@ -139,8 +139,18 @@ pub async fn prepare(store: &dyn Store, url: &PublicUrl) -> Result<()> {
                 .parse()?
         }
     };
+    // Public by design, like the demo keys.
+    const ADMIN: (&str, &str) = ("admin-demo", "ikrar-demo-admin");
+    if store.user_by_username(ADMIN.0).await?.is_none() {
+        let hash =
+            tokio::task::spawn_blocking(|| crate::domain::account::hash_password(ADMIN.1)).await?;
+        store
+            .add_user(Some(instansi_id), ADMIN.0, "admin", &hash, now)
+            .await?;
+    }
     let mut links = Vec::new();
-    for row in &rows {
+    // ASN staff first: their pledges also show in the NIP lookup.
+    for row in rows.iter().filter(|r| r.kind != EmployeeKind::NonAsn) {
         if links.len() == 3 {
             break;
         }
@@ -155,6 +165,12 @@ pub async fn prepare(store: &dyn Store, url: &PublicUrl) -> Result<()> {
         ));
     }
     eprintln!("Data demo: instansi '{CODE}', 500 pegawai, kampanye {campaign_id} (terbuka).");
+    eprintln!(
+        "Admin: {}/admin/login — pengguna {}, kata sandi {} (publik, hanya untuk demo)",
+        url.origin(),
+        ADMIN.0,
+        ADMIN.1
+    );
     eprintln!("Tautan penandatanganan (masing-masing hanya ditampilkan sekali):");
     for (target, tok) in &links {
         eprintln!(
@@ -165,11 +181,7 @@ pub async fn prepare(store: &dyn Store, url: &PublicUrl) -> Result<()> {
         );
     }
     if let Some(nip) = rows.iter().find(|r| r.kind == EmployeeKind::Pns) {
-        eprintln!(
-            "Cek NIP: {}/api/v1/lookup?nip={}",
-            url.origin(),
-            nip.id.as_str()
-        );
+        eprintln!("Cek NIP: {}/cek?nip={}", url.origin(), nip.id.as_str());
     }
     Ok(())
 }

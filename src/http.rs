@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/pledges/{id}", get(hr::get_pledge))
         .route("/api/v1/pledges/{id}/annul", post(hr::annul_pledge))
+        .route("/api/v1/pledges/{id}/pdf", get(hr::pledge_pdf))
         .route("/admin/login", get(auth::login_page).post(auth::login))
         .route("/admin/logout", post(auth::logout))
         .route("/admin", get(admin::dashboard))

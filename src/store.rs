@@ -340,6 +340,7 @@ pub trait Store: Send + Sync {
         mint: &(dyn Fn() -> crate::domain::token::NewToken + Send + Sync),
     ) -> Result<Vec<(InvitationTarget, String)>>;
     async fn sign_context(&self, token_hash: &[u8; 32]) -> Result<Option<SignContext>>;
+    async fn sign_context_by_invitation(&self, invitation_id: i64) -> Result<Option<SignContext>>;
     async fn receipt_for_invitation(&self, invitation_id: i64) -> Result<Option<PledgeReceipt>>;
 
     async fn begin_append(&self) -> Result<Box<dyn AppendTx>>;

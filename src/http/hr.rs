@@ -528,3 +528,48 @@ pub async fn unsigned(
         "unsigned": items,
     })))
 }
+
+/// `GET /api/v1/pledges/{id}/pdf`: the receipt PDF, for HR of its instansi (audited).
+pub async fn pledge_pdf(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let p = state.store.pledge_by_id(id).await?.ok_or_else(not_found)?;
+    caller.owns(p.instansi_id)?;
+    let (invitation_id, _) = state.store.pledge_record(id).await?.ok_or_else(not_found)?;
+    let ctx = state
+        .store
+        .sign_context_by_invitation(invitation_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let receipt = state
+        .store
+        .receipt_for_invitation(invitation_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let bytes = super::signing::render_pdf(&state, &ctx, &receipt).await?;
+    state
+        .store
+        .audit(
+            Some(p.instansi_id),
+            &caller.actor(),
+            "pledge.pdf",
+            &format!("PDF ikrar {id} (log {}) diunduh", p.log_index),
+            chrono::Utc::now().timestamp(),
+        )
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"ikrar-{}.pdf\"", p.log_index),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::REFERRER_POLICY, "no-referrer".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -101,7 +101,7 @@ const SIGN_CONTEXT: &str = "SELECT v.id AS invitation_id, v.revoked_at, c.id AS 
     JOIN templates t ON t.number = c.template_no
     JOIN employees e ON e.id = v.employee_id
     JOIN units u ON u.id = e.unit_id
-    WHERE v.token_hash = $1";
+";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -459,10 +459,21 @@ impl Store for SqliteStore {
     }
 
     async fn sign_context(&self, token_hash: &[u8; 32]) -> Result<Option<SignContext>> {
-        Ok(sqlx::query_as(SIGN_CONTEXT)
-            .bind(token_hash.to_vec())
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SIGN_CONTEXT} WHERE v.token_hash = $1"
+        )))
+        .bind(token_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn sign_context_by_invitation(&self, invitation_id: i64) -> Result<Option<SignContext>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SIGN_CONTEXT} WHERE v.id = $1"
+        )))
+        .bind(invitation_id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn receipt_for_invitation(&self, invitation_id: i64) -> Result<Option<PledgeReceipt>> {

@@ -118,6 +118,31 @@ async fn hr_of_one_instansi_gets_404_for_everything_of_another() {
             Some(json!({"nip": "x"})),
         ),
         (Method::GET, format!("/api/v1/pledges/{pledge_id}"), None),
+        (
+            Method::GET,
+            format!("/api/v1/pledges/{pledge_id}/pdf"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/pledges/{pledge_id}/annul"),
+            Some(json!({"category": "ganda", "reason": "x"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/campaigns/{}/compliance", a.campaign_id),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/campaigns/{}/compliance?format=xlsx", a.campaign_id),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/campaigns/{}/unsigned", a.campaign_id),
+            None,
+        ),
     ];
     for (method, path, body) in &probes {
         let res = app.call(method.clone(), path, &hr_b, body.as_ref()).await;
