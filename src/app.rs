@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use crate::domain::public_url::PublicUrl;
 use crate::domain::template::{self, Template};
 use crate::keys::NamedKey;
+use crate::live::Live;
 use crate::sequencer::{Keys, RollbackGuard, Sequencer};
 use crate::store::{KeyRow, Store, StoreError, TemplateRow};
 
@@ -29,6 +30,8 @@ pub struct AppState {
     pub login_ip_limiter: Arc<Limiter>,
     pub login_user_limiter: Arc<DefaultKeyedRateLimiter<String>>,
     pub trusted_proxies: Arc<Vec<IpAddr>>,
+    /// The ceremony screens' "log grew" signal and shared counts.
+    pub live: Arc<Live>,
 }
 
 /// Everything `serve` needs, already read from files and flags.
@@ -104,7 +107,10 @@ pub async fn build_state(
     }
     let guard = Arc::new(guard);
     let keys = Arc::new(keys);
-    let sequencer = Sequencer::spawn(store.clone(), keys.clone(), guard.clone());
+    let live = Arc::new(Live::new(head.size));
+    live.log
+        .spawn_poller(store.clone(), crate::live::POLL_EVERY);
+    let sequencer = Sequencer::spawn(store.clone(), keys.clone(), guard.clone(), live.log.clone());
     let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
     Ok(AppState {
         store,
@@ -124,6 +130,7 @@ pub async fn build_state(
                 .allow_burst(NonZeroU32::new(5).expect("five")),
         )),
         trusted_proxies: Arc::new(settings.trusted_proxies),
+        live,
     })
 }
 
@@ -166,6 +173,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let live = state.live.clone();
+    let shutdown = async move {
+        shutdown.await;
+        live.close();
+    };
     let app = crate::http::router(state);
     axum::serve(
         listener,

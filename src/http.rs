@@ -2,6 +2,8 @@
 
 pub mod admin;
 pub mod auth;
+pub mod ceremony;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod hr;
@@ -94,6 +96,10 @@ pub fn router(state: AppState) -> Router {
             post(admin::issue_invitations),
         )
         .route("/admin/campaigns/{id}/close", post(admin::close_campaign))
+        .route("/admin/campaigns/{id}/dasbor", get(dashboard::show))
+        .route("/acara/{id}", get(ceremony::screen))
+        .route("/acara/{id}/events", get(ceremony::events))
+        .route("/static/acara.js", get(ceremony::script))
         .route(
             "/admin/roster",
             get(admin::roster)

@@ -13,7 +13,8 @@
 //! - [`ops`] holds the operations the CLI and the HR API share (import, campaigns, invitations,
 //!   compliance); [`roster_file`] recognises CSV and XLSX rosters.
 //! - [`verify`] checks QR texts and receipt PDFs offline (`ikrar verify`).
-//! - [`sequencer`] batches sign requests into one durable log append.
+//! - [`sequencer`] batches sign requests into one durable log append; [`live`] wakes the
+//!   ceremony screens when the log grows and shares their counts.
 //! - [`config`] is the command line (`--help` is the configuration reference), [`cli`] runs it,
 //!   [`app`] wires state and routes for `serve`.
 
@@ -25,6 +26,7 @@ pub mod domain;
 pub mod export;
 pub mod http;
 pub mod keys;
+pub mod live;
 pub mod loadtest;
 pub mod log;
 pub mod note;

@@ -15,6 +15,7 @@ use crate::domain::instansi::TimeZone;
 use crate::domain::mark::{Mark, mark_line_value};
 use crate::domain::statement::StatementDraft;
 use crate::keys::NamedKey;
+use crate::live::LogSignal;
 use crate::log::{Frontier, leaf_hash};
 use crate::note::{self, Checkpoint};
 use crate::record::{Format, RecordBody, short_hash};
@@ -161,9 +162,15 @@ pub struct Sequencer {
 }
 
 impl Sequencer {
-    pub fn spawn(store: Arc<dyn Store>, keys: Arc<Keys>, guard: Arc<RollbackGuard>) -> Sequencer {
+    /// `grown` hears the log's new size after each committed batch.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        keys: Arc<Keys>,
+        guard: Arc<RollbackGuard>,
+        grown: LogSignal,
+    ) -> Sequencer {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
-        tokio::spawn(run(rx, store, keys, guard));
+        tokio::spawn(run(rx, store, keys, guard, grown));
         Sequencer { tx }
     }
 
@@ -184,6 +191,7 @@ async fn run(
     store: Arc<dyn Store>,
     keys: Arc<Keys>,
     guard: Arc<RollbackGuard>,
+    grown: LogSignal,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -191,8 +199,12 @@ async fn run(
         let result = append_pledges(store.as_ref(), &keys, &guard, jobs).await;
         match result {
             Ok(answers) => {
+                let size = answers.iter().map(|a| a.log_index + 1).max();
                 for (job, answer) in batch.drain(..).zip(answers) {
                     let _ = job.reply.send(Ok(answer));
+                }
+                if let Some(size) = size {
+                    grown.grew_to(size);
                 }
             }
             Err(e) => {

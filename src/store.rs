@@ -418,6 +418,9 @@ pub trait Store: Send + Sync {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<UnsignedEntry>>;
+    /// Valid (not annulled) pledges of a campaign per hour, oldest first:
+    /// (start of the hour as Unix time, count). Hours without pledges are absent.
+    async fn signatures_per_hour(&self, campaign_id: i64) -> Result<Vec<(i64, i64)>>;
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -511,6 +514,11 @@ pub(crate) mod sql {
              ORDER BY u.name, s.name, s.number LIMIT $3 OFFSET $4"
         )
     }
+    /// The hour bucket is plain integer arithmetic, the same on both engines.
+    pub const SIGNATURES_PER_HOUR: &str =
+        "SELECT signed_at - (signed_at % 3600) AS hour, COUNT(*) AS signed FROM pledges
+        WHERE campaign_id = $1 AND annulled_at IS NULL
+        GROUP BY 1 ORDER BY 1";
     pub const REVOKE: &str = "UPDATE invitations SET revoked_at = $1
         WHERE campaign_id = $2 AND revoked_at IS NULL
           AND employee_id IN (SELECT id FROM employees WHERE number = $3)";

@@ -276,7 +276,12 @@ impl Store for PgStore {
                 .await?
                 .into_iter()
                 .collect();
+        // Each unit of the file is written once, however many staff it has.
+        let mut done: HashSet<&str> = HashSet::new();
         for row in rows {
+            if !done.insert(row.unit.key.as_str()) {
+                continue;
+            }
             let parent = match &row.parent_unit {
                 Some(p) if p.key != row.unit.key => Some(
                     ensure_unit(&mut tx, &mut units, &mut summary, instansi_id, p, None).await?,
@@ -739,6 +744,13 @@ impl Store for PgStore {
             .bind(unit)
             .bind(limit)
             .bind(offset)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn signatures_per_hour(&self, campaign_id: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(sql::SIGNATURES_PER_HOUR)
+            .bind(campaign_id)
             .fetch_all(&self.pool)
             .await?)
     }

@@ -8,6 +8,7 @@ mod hr;
 mod hr_reports;
 mod log_integrity;
 mod merkle_vectors;
+mod screens;
 mod support;
 mod vectors;
 mod verify_cli;

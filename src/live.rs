@@ -1,0 +1,256 @@
+//! Live counts for the ceremony screen (`/acara/{id}`, SPEC 4). A "log grew" signal wakes
+//! every viewer: the sequencer bumps it after each committed batch, and one shared task
+//! reads the log head every two seconds while anyone watches, so pledges that another
+//! instance appends (and annulments) arrive too. The counts of a campaign are computed once
+//! per change and shared: a hall of projectors and phones costs one query per change, not
+//! one per viewer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::export::Compliance;
+use crate::ops::{self, OpsError};
+use crate::store::{CampaignRow, Store};
+
+/// How often the shared task reads the log head while anyone is watching.
+pub const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// The size of the log as last seen by this process; only ever grows.
+#[derive(Clone, Debug)]
+pub struct LogSignal(Arc<watch::Sender<u64>>);
+
+impl LogSignal {
+    pub fn new(size: u64) -> LogSignal {
+        LogSignal(Arc::new(watch::channel(size).0))
+    }
+
+    /// Records that the log holds at least `size` entries; wakes watchers only if it grew.
+    pub fn grew_to(&self, size: u64) {
+        self.0.send_if_modified(|known| {
+            if size > *known {
+                *known = size;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    pub fn size(&self) -> u64 {
+        *self.0.borrow()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+
+    /// Starts the shared poller: while anyone is subscribed, reads the log head every
+    /// `every`. It ends once every handle of this signal is gone.
+    pub fn spawn_poller(&self, store: Arc<dyn Store>, every: Duration) {
+        let weak: Weak<watch::Sender<u64>> = Arc::downgrade(&self.0);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(sender) = weak.upgrade() else {
+                    return;
+                };
+                if sender.receiver_count() == 0 {
+                    continue;
+                }
+                match store.log_head().await {
+                    Ok(head) => LogSignal(sender).grew_to(head.size),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the log head for live counts failed")
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// What the ceremony screen shows: counts only, never names or NIPs (SPEC 6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScreenCounts {
+    pub signed: u64,
+    pub target: u64,
+    /// Top-level units, each rolled up over its subtree, that have target staff; tree order.
+    pub units: Vec<ScreenUnit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScreenUnit {
+    pub id: i64,
+    /// On the page; the event stream carries ids only, the page already has the names.
+    #[serde(skip)]
+    pub name: String,
+    pub signed: u64,
+    pub target: u64,
+}
+
+impl ScreenCounts {
+    pub fn from_report(report: &Compliance) -> ScreenCounts {
+        ScreenCounts {
+            signed: report.total_signed,
+            target: report.total_target,
+            units: report
+                .units
+                .iter()
+                .filter(|u| u.parent_id.is_none() && u.target > 0)
+                .map(|u| ScreenUnit {
+                    id: u.id,
+                    name: u.name.clone(),
+                    signed: u.signed,
+                    target: u.target,
+                })
+                .collect(),
+        }
+    }
+}
+
+struct Cached {
+    log_size: u64,
+    counts: Arc<ScreenCounts>,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
+
+/// The counts of each watched campaign, computed at most once per log size.
+#[derive(Default)]
+pub struct ScreenCache {
+    slots: Mutex<HashMap<i64, Slot>>,
+}
+
+impl ScreenCache {
+    /// The counts of `campaign` as of a log of at least `log_size` entries.
+    pub async fn counts(
+        &self,
+        store: &dyn Store,
+        campaign: &CampaignRow,
+        log_size: u64,
+    ) -> Result<Arc<ScreenCounts>, OpsError> {
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(campaign.id)
+            .or_default()
+            .clone();
+        // Viewers woken by the same change queue here: the first computes, the rest reuse.
+        let mut cached = slot.lock().await;
+        if let Some(c) = cached.as_ref().filter(|c| c.log_size >= log_size) {
+            return Ok(c.counts.clone());
+        }
+        let report = ops::compliance(store, campaign).await?;
+        let counts = Arc::new(ScreenCounts::from_report(&report));
+        *cached = Some(Cached {
+            log_size,
+            counts: counts.clone(),
+        });
+        Ok(counts)
+    }
+}
+
+/// What the ceremony screens of this process share.
+pub struct Live {
+    pub log: LogSignal,
+    pub screens: ScreenCache,
+    closing: watch::Sender<bool>,
+}
+
+impl Live {
+    pub fn new(log_size: u64) -> Live {
+        Live {
+            log: LogSignal::new(log_size),
+            screens: ScreenCache::default(),
+            closing: watch::channel(false).0,
+        }
+    }
+
+    /// Ends every open event stream, so a graceful shutdown does not wait on projectors.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+}
+
+/// Resolves once `closing` turns true (never, if its sender is gone without closing).
+pub async fn closed(closing: &mut watch::Receiver<bool>) {
+    loop {
+        if *closing.borrow_and_update() {
+            return;
+        }
+        if closing.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::UnitCompliance;
+
+    #[tokio::test]
+    async fn signal_wakes_watchers_only_when_the_log_grows() {
+        let signal = LogSignal::new(5);
+        let mut rx = signal.subscribe();
+        signal.grew_to(3);
+        signal.grew_to(5);
+        assert!(!rx.has_changed().expect("sender alive"));
+        signal.grew_to(7);
+        assert!(rx.has_changed().expect("sender alive"));
+        assert_eq!(*rx.borrow_and_update(), 7);
+        assert_eq!(signal.size(), 7);
+    }
+
+    #[tokio::test]
+    async fn closing_ends_waiters() {
+        let live = Live::new(0);
+        let mut rx = live.closing();
+        let waiter = tokio::spawn(async move { closed(&mut rx).await });
+        live.close();
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("the waiter ended")
+            .expect("no panic");
+    }
+
+    #[test]
+    fn screen_counts_keep_top_level_units_with_targets() {
+        let unit = |id, parent_id, target, signed| UnitCompliance {
+            id,
+            name: format!("Unit {id}"),
+            parent_id,
+            target,
+            signed,
+        };
+        let report = Compliance {
+            campaign_id: 1,
+            campaign_title: "Uji".into(),
+            template: "ikrar-netralitas-2024@1".into(),
+            total_target: 12,
+            total_signed: 5,
+            units: vec![
+                unit(1, None, 10, 4),
+                unit(2, Some(1), 6, 2),
+                unit(3, None, 0, 0),
+                unit(4, None, 2, 1),
+            ],
+        };
+        let counts = ScreenCounts::from_report(&report);
+        assert_eq!((counts.signed, counts.target), (5, 12));
+        let ids: Vec<i64> = counts.units.iter().map(|u| u.id).collect();
+        assert_eq!(ids, vec![1, 4]);
+        let json = serde_json::to_value(&counts).expect("serializes");
+        assert!(json["units"][0].get("name").is_none(), "ids only: {json}");
+    }
+}
