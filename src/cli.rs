@@ -207,15 +207,7 @@ async fn import(
                     e.line, e.column, e.message, e.code
                 );
             }
-            store
-                .audit(
-                    Some(inst.id),
-                    "cli",
-                    "roster.rejected",
-                    &format!("{}: {} baris bermasalah", file.display(), errors.len()),
-                    now(),
-                )
-                .await?;
+            ops::record_rejection(store, inst.id, "cli", errors.len()).await?;
             bail!(
                 "{} baris bermasalah; tidak ada data yang diimpor. Perbaiki baris di atas lalu impor ulang.",
                 errors.len()
@@ -231,14 +223,7 @@ async fn import(
         return Ok(());
     }
     let s = ops::import_roster(store, inst.id, &rows, deactivate_missing, "cli").await?;
-    eprintln!(
-        "{} baris diimpor: {} baru, {} diperbarui, {} dinonaktifkan, {} unit baru.",
-        rows.len(),
-        s.created,
-        s.updated,
-        s.deactivated,
-        s.units_created
-    );
+    eprintln!("{}.", ops::import_summary(rows.len(), &s));
     Ok(())
 }
 

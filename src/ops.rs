@@ -88,18 +88,38 @@ pub async fn import_roster(
             Some(instansi_id),
             actor,
             "roster.import",
-            &format!(
-                "{} baris diimpor: {} baru, {} diperbarui, {} dinonaktifkan, {} unit baru",
-                rows.len(),
-                summary.created,
-                summary.updated,
-                summary.deactivated,
-                summary.units_created
-            ),
+            &import_summary(rows.len(), &summary),
             now(),
         )
         .await?;
     Ok(summary)
+}
+
+/// One line for people: what an import did.
+pub fn import_summary(rows: usize, s: &ImportSummary) -> String {
+    format!(
+        "{rows} baris diimpor: {} baru, {} diperbarui, {} dinonaktifkan, {} unit baru",
+        s.created, s.updated, s.deactivated, s.units_created
+    )
+}
+
+/// A refused roster leaves a trace in the audit trail too.
+pub async fn record_rejection(
+    store: &dyn Store,
+    instansi_id: i64,
+    actor: &str,
+    bad_rows: usize,
+) -> Result<(), OpsError> {
+    store
+        .audit(
+            Some(instansi_id),
+            actor,
+            "roster.rejected",
+            &format!("roster ditolak: {bad_rows} baris bermasalah; tidak ada yang diimpor"),
+            now(),
+        )
+        .await?;
+    Ok(())
 }
 
 /// What HR types to create a campaign.

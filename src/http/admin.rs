@@ -360,7 +360,10 @@ pub async fn upload_roster(
             let (status, report, bad) = match parsed {
                 Ok(rows) if dry_run => (
                     StatusCode::OK,
-                    format!("Pemeriksaan selesai: {} baris sah; belum ada yang diimpor.", rows.len()),
+                    format!(
+                        "Pemeriksaan selesai: {} baris sah; belum ada yang diimpor.",
+                        rows.len()
+                    ),
                     Vec::new(),
                 ),
                 Ok(rows) => {
@@ -374,37 +377,32 @@ pub async fn upload_roster(
                     .await?;
                     (
                         StatusCode::OK,
-                        format!(
-                            "{} baris diimpor: {} baru, {} diperbarui, {} dinonaktifkan, {} unit baru.",
-                            rows.len(),
-                            s.created,
-                            s.updated,
-                            s.deactivated,
-                            s.units_created
-                        ),
+                        format!("{}.", ops::import_summary(rows.len(), &s)),
                         Vec::new(),
                     )
                 }
                 Err(OpsError::Rows(rows)) => {
-                    state
-                        .store
-                        .audit(
-                            Some(instansi_id),
-                            &caller.actor(),
-                            "roster.rejected",
-                            &format!("unggahan roster ditolak: {} baris bermasalah", rows.len()),
-                            chrono::Utc::now().timestamp(),
-                        )
-                        .await?;
+                    ops::record_rejection(
+                        state.store.as_ref(),
+                        instansi_id,
+                        &caller.actor(),
+                        rows.len(),
+                    )
+                    .await?;
                     (
                         StatusCode::UNPROCESSABLE_ENTITY,
-                        format!("{} baris bermasalah; tidak ada data yang diimpor.", rows.len()),
+                        format!(
+                            "{} baris bermasalah; tidak ada data yang diimpor.",
+                            rows.len()
+                        ),
                         rows.iter()
                             .map(|r| format!("baris {}, kolom {}: {}", r.line, r.column, r.message))
                             .collect(),
                     )
                 }
-                Err(OpsError::Invalid(e)) => (StatusCode::UNPROCESSABLE_ENTITY, e.message, Vec::new()),
+                Err(OpsError::Invalid(e)) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, e.message, Vec::new())
+                }
                 Err(e) => return Err(e.into()),
             };
             Ok(html(

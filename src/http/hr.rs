@@ -44,16 +44,13 @@ pub async fn import_roster(
         Ok(rows) => rows,
         Err(e) => {
             if let ops::OpsError::Rows(rows) = &e {
-                state
-                    .store
-                    .audit(
-                        Some(instansi_id),
-                        &caller.actor(),
-                        "roster.rejected",
-                        &format!("unggahan roster ditolak: {} baris bermasalah", rows.len()),
-                        chrono::Utc::now().timestamp(),
-                    )
-                    .await?;
+                ops::record_rejection(
+                    state.store.as_ref(),
+                    instansi_id,
+                    &caller.actor(),
+                    rows.len(),
+                )
+                .await?;
             }
             return Err(e.into());
         }
