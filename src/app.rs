@@ -112,7 +112,7 @@ pub async fn build_state(
         .spawn_poller(store.clone(), crate::live::POLL_EVERY);
     let sequencer = Sequencer::spawn(store.clone(), keys.clone(), guard.clone(), live.log.clone());
     let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
-    Ok(AppState {
+    let state = AppState {
         store,
         sequencer,
         keys,
@@ -131,7 +131,32 @@ pub async fn build_state(
         )),
         trusted_proxies: Arc::new(settings.trusted_proxies),
         live,
-    })
+    };
+    spawn_limiter_cleanup(&state);
+    Ok(state)
+}
+
+/// Keyed rate limiters remember every address they saw; forget the idle ones each minute so
+/// a public lookup page cannot grow memory without bound. Stops when the state is dropped.
+fn spawn_limiter_cleanup(state: &AppState) {
+    let lookup = Arc::downgrade(&state.lookup_limiter);
+    let login_ip = Arc::downgrade(&state.login_ip_limiter);
+    let login_user = Arc::downgrade(&state.login_user_limiter);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let (Some(a), Some(b), Some(c)) =
+                (lookup.upgrade(), login_ip.upgrade(), login_user.upgrade())
+            else {
+                return;
+            };
+            a.retain_recent();
+            b.retain_recent();
+            c.retain_recent();
+        }
+    });
 }
 
 /// The shipped templates are numbers 1 and 2 in every deployment.

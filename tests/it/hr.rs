@@ -546,3 +546,84 @@ async fn admin_forms_need_csrf_and_logins_are_rate_limited() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+#[tokio::test]
+async fn reimport_updates_and_deactivates_missing_staff_only_when_asked() {
+    let app = TestApp::new().await;
+    let a = seed(app.store()).await;
+    let hr = user_with_token(
+        app.store(),
+        Some(a.instansi_id),
+        "hr",
+        "hr",
+        "kata-sandi-hr-1",
+    )
+    .await;
+    let auth = format!("Bearer {hr}");
+    // The same roster minus its last 100 rows, with one person's name changed.
+    let mut reader =
+        csv::Reader::from_reader(include_str!("../fixtures/roster-500.csv").as_bytes());
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(reader.headers().expect("header"))
+        .expect("write");
+    let mut first_nip = String::new();
+    for (i, record) in reader.records().take(400).enumerate() {
+        let mut fields: Vec<String> = record.expect("row").iter().map(str::to_string).collect();
+        if i == 0 {
+            first_nip = fields[0].clone();
+            fields[1] = "Nama Baru, S.H.".to_string();
+        }
+        out.write_record(&fields).expect("write");
+    }
+    let body = out.into_inner().expect("csv");
+
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/roster",
+            Some(("text/csv", body.clone())),
+            &[("authorization", &auth)],
+            local(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let v = res.json();
+    assert_eq!(
+        (
+            v["created"].as_u64(),
+            v["updated"].as_u64(),
+            v["deactivated"].as_u64()
+        ),
+        (Some(0), Some(400), Some(0))
+    );
+    let found = app
+        .store()
+        .employees(a.instansi_id, &format!("%{first_nip}%"), 5, 0)
+        .await
+        .expect("query");
+    assert_eq!(found[0].name, "Nama Baru, S.H.");
+
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/roster?deactivate_missing=true",
+            Some(("text/csv", body)),
+            &[("authorization", &auth)],
+            local(),
+        )
+        .await;
+    assert_eq!(res.json()["deactivated"], 100);
+    let j = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/campaigns/{}/compliance", a.campaign_id),
+            &hr,
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        j["totals"]["target"], 400,
+        "deactivated staff are no longer targets"
+    );
+}
