@@ -226,9 +226,18 @@ pub async fn append_pledges(
     guard: &RollbackGuard,
     jobs: Vec<SignJob>,
 ) -> Result<Vec<Signed>, SequencerError> {
+    retry_moved(|| try_append(store, keys, guard, &jobs)).await
+}
+
+/// Runs one append attempt again while its compare-and-swap finds the head moved.
+async fn retry_moved<T, F, Fut>(mut attempt_once: F) -> Result<T, SequencerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SequencerError>>,
+{
     let mut attempt = 0;
     loop {
-        match try_append(store, keys, guard, &jobs).await {
+        match attempt_once().await {
             Err(SequencerError::Store(StoreError::LogMoved)) if attempt < CAS_RETRIES => {
                 attempt += 1;
                 tracing::warn!(attempt, "log head moved during append; retrying");
@@ -464,15 +473,7 @@ pub async fn annul(
     guard: &RollbackGuard,
     req: &AnnulRequest,
 ) -> Result<Annulled, SequencerError> {
-    let mut attempt = 0;
-    loop {
-        match try_annul(store, keys, guard, req).await {
-            Err(SequencerError::Store(StoreError::LogMoved)) if attempt < CAS_RETRIES => {
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+    retry_moved(|| try_annul(store, keys, guard, req)).await
 }
 
 async fn try_annul(

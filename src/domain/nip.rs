@@ -381,6 +381,13 @@ pub enum StaffId {
 }
 
 impl StaffId {
+    /// An identifier as stored in the roster (validated when it was imported), read back
+    /// for display. `None` if the stored kind or number no longer parses.
+    pub fn from_stored(kind: &str, number: &str) -> Option<StaffId> {
+        // The appointment date was checked against the import day; any later day is fine.
+        StaffId::parse(EmployeeKind::parse(kind)?, number, chrono::NaiveDate::MAX).ok()
+    }
+
     /// Parses an identifier for a declared kind: PNS and PPPK need a NIP whose digit 13
     /// agrees with the kind (`kind_mismatch`), non-ASN staff need a staff number.
     pub fn parse(

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::auth::{PageCaller, check_csrf};
 use super::error::{AppError, AppResult};
-use super::hr::{IssueRequest, issue, owned_campaign};
+use super::hr::{IssueRequest, issue, owned_campaign, tz_of};
 use super::signing::{html, page_error};
 use crate::app::AppState;
 use crate::domain::instansi::TimeZone;
@@ -38,22 +38,13 @@ struct Dashboard {
     error: Option<String>,
 }
 
-async fn tz(state: &AppState, instansi_id: i64) -> AppResult<TimeZone> {
-    Ok(state
-        .store
-        .instansi_by_id(instansi_id)
-        .await?
-        .and_then(|i| TimeZone::parse(&i.tz).ok())
-        .unwrap_or(TimeZone::Jakarta))
-}
-
 async fn dashboard_page(
     state: &AppState,
     caller: &super::auth::Caller,
     error: Option<String>,
 ) -> AppResult<Dashboard> {
     let instansi_id = caller.instansi()?;
-    let tz = tz(state, instansi_id).await?;
+    let tz = tz_of(state, instansi_id).await?;
     let now = chrono::Utc::now().timestamp();
     let campaigns = state
         .store
@@ -134,7 +125,7 @@ pub async fn create_campaign(
             check_csrf(&caller, &form.csrf)?;
             caller.must_manage()?;
             let instansi_id = caller.instansi()?;
-            let tz = tz(&state, instansi_id).await?;
+            let tz = tz_of(&state, instansi_id).await?;
             let input = CampaignInput {
                 template: form.template,
                 title: form.title,
@@ -182,7 +173,7 @@ pub async fn campaign(
     respond(
         async {
             let c = owned_campaign(&state, &caller, id).await?;
-            let tz = tz(&state, c.instansi_id).await?;
+            let tz = tz_of(&state, c.instansi_id).await?;
             let now = chrono::Utc::now().timestamp();
             let f = |t: i64| tz.at(t).format("%Y-%m-%d %H:%M").to_string();
             Ok(html(
@@ -204,6 +195,19 @@ pub async fn campaign(
     )
 }
 
+/// A form that changes a campaign: the session's CSRF token, a managing role, and a
+/// campaign of the caller's instansi.
+async fn managed_campaign(
+    state: &AppState,
+    caller: &super::auth::Caller,
+    csrf: &str,
+    id: i64,
+) -> AppResult<crate::store::CampaignRow> {
+    check_csrf(caller, csrf)?;
+    caller.must_manage()?;
+    owned_campaign(state, caller, id).await
+}
+
 #[derive(Deserialize)]
 pub struct IssueForm {
     csrf: String,
@@ -223,9 +227,7 @@ pub async fn issue_invitations(
 ) -> Response {
     respond(
         async {
-            check_csrf(&caller, &form.csrf)?;
-            caller.must_manage()?;
-            let c = owned_campaign(&state, &caller, id).await?;
+            let c = managed_campaign(&state, &caller, &form.csrf, id).await?;
             let req = IssueRequest {
                 reissue: form.reissue.is_some(),
                 nip: Some(form.nip).filter(|n| !n.trim().is_empty()),
@@ -250,9 +252,7 @@ pub async fn close_campaign(
 ) -> Response {
     respond(
         async {
-            check_csrf(&caller, &form.csrf)?;
-            caller.must_manage()?;
-            let c = owned_campaign(&state, &caller, id).await?;
+            let c = managed_campaign(&state, &caller, &form.csrf, id).await?;
             ops::close_campaign(state.store.as_ref(), &c, &caller.actor()).await?;
             Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response())
         }
@@ -286,7 +286,7 @@ async fn roster_page(
     bad_rows: Vec<String>,
 ) -> AppResult<RosterPage> {
     let instansi_id = caller.instansi()?;
-    let tz = tz(state, instansi_id).await?;
+    let tz = tz_of(state, instansi_id).await?;
     let pattern = format!("%{}%", q.trim().to_lowercase().replace(['%', '_'], ""));
     let employees = state.store.employees(instansi_id, &pattern, 50, 0).await?;
     let imports = state
@@ -435,7 +435,7 @@ pub async fn audit(
     respond(
         async {
             let instansi_id = caller.instansi()?;
-            let tz = tz(&state, instansi_id).await?;
+            let tz = tz_of(&state, instansi_id).await?;
             let events: Vec<(String, AuditRow)> = state
                 .store
                 .audit_events(Some(instansi_id), q.before.unwrap_or(i64::MAX), 100)

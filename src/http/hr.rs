@@ -92,7 +92,8 @@ pub fn campaign_json(c: &CampaignRow, tz: TimeZone) -> Value {
     })
 }
 
-async fn tz_of(state: &AppState, instansi_id: i64) -> AppResult<TimeZone> {
+/// The instansi's time zone, for showing its times.
+pub async fn tz_of(state: &AppState, instansi_id: i64) -> AppResult<TimeZone> {
     let inst = state
         .store
         .instansi_by_id(instansi_id)

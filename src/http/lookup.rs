@@ -59,10 +59,7 @@ pub fn limit(state: &AppState, client: std::net::IpAddr) -> AppResult<()> {
 
 /// The pledges of a NIP as the public may see them. A malformed NIP is a 400.
 pub async fn find(state: &AppState, raw_nip: &str) -> AppResult<Vec<LookupItem>> {
-    let today = chrono::Utc::now()
-        .with_timezone(&TimeZone::Jayapura.offset())
-        .date_naive();
-    let nip = Nip::parse(raw_nip, today).map_err(AppError::from_query)?;
+    let nip = Nip::parse(raw_nip, crate::ops::today()).map_err(AppError::from_query)?;
     let rows = state.store.lookup(nip.as_str()).await?;
     Ok(rows
         .into_iter()

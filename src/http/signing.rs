@@ -13,16 +13,16 @@ use serde::Deserialize;
 use super::error::{AppError, AppResult};
 use super::extract::ClientAddr;
 use super::sign::{check_open, invitation, submit};
-use crate::app::{AppState, template_from_row};
+use crate::app::AppState;
 use crate::domain::instansi::TimeZone;
 use crate::domain::mark::Mark;
-use crate::domain::nip::Nip;
+use crate::domain::nip::StaffId;
 use crate::domain::statement::Statement;
 use crate::domain::text;
 use crate::pdf::{self, Receipt};
 use crate::qr;
 use crate::record::Record;
-use crate::store::{PledgeReceipt, SignContext, TemplateRow};
+use crate::store::{PledgeReceipt, SignContext};
 
 /// A receipt stays visible this long after its campaign closes (SPEC 2).
 const RECEIPT_DAYS_AFTER_CLOSE: i64 = 30;
@@ -114,10 +114,7 @@ async fn show_inner(state: &AppState, token: &str, just_signed: bool) -> AppResu
         return receipt_page(state, token, &ctx, &receipt, just_signed);
     }
     check_open(&ctx)?;
-    Ok(html(
-        StatusCode::OK,
-        sign_page(state, token, &ctx, None, "").await?,
-    ))
+    Ok(html(StatusCode::OK, sign_page(token, &ctx, None, "")?))
 }
 
 async fn receipt_in_window(
@@ -141,39 +138,27 @@ async fn receipt_in_window(
     Ok(receipt)
 }
 
-async fn template_of(
-    state: &AppState,
-    ctx: &SignContext,
-) -> AppResult<crate::domain::template::Template> {
-    let row = TemplateRow {
-        number: ctx.template_no,
-        code: ctx.template_code.clone(),
-        version: ctx.template_version,
-        title: String::new(),
-        body: ctx.template_body.clone(),
-        sha256: ctx.template_sha256.clone(),
-    };
-    let _ = state;
-    Ok(template_from_row(&row)?.render(&ctx.instansi_name))
+/// The campaign's pledge text with the instansi's name filled in.
+fn template_of(ctx: &SignContext) -> AppResult<crate::domain::template::Template> {
+    let t: crate::domain::template::Template =
+        serde_json::from_str(&ctx.template_body).map_err(AppError::internal)?;
+    Ok(t.render(&ctx.instansi_name))
 }
 
+/// Grouped NIP, or the staff number, as printed for the signer.
 fn display_number(kind: &str, number: &str) -> String {
-    if kind == "NON_ASN" {
-        return number.to_string();
-    }
-    Nip::parse(number, chrono::Utc::now().date_naive())
-        .map(|n| n.grouped())
-        .unwrap_or_else(|_| number.to_string())
+    StaffId::from_stored(kind, number)
+        .map(|id| id.display())
+        .unwrap_or_else(|| number.to_string())
 }
 
-async fn sign_page(
-    state: &AppState,
+fn sign_page(
     token: &str,
     ctx: &SignContext,
     error: Option<String>,
     consent_name: &str,
 ) -> AppResult<SignPage> {
-    let t = template_of(state, ctx).await?;
+    let t = template_of(ctx)?;
     Ok(SignPage {
         token: token.to_string(),
         instansi: ctx.instansi_name.clone(),
@@ -265,13 +250,11 @@ async fn post_inner(
         .is_some();
     if !already && form.consent.is_none() {
         let page = sign_page(
-            state,
             token,
             &ctx,
             Some("Centang kotak persetujuan untuk menandatangani.".to_string()),
             &form.consent_name,
-        )
-        .await?;
+        )?;
         return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
     }
     match submit(
@@ -286,7 +269,7 @@ async fn post_inner(
     {
         Ok(_) => Ok(Redirect::to(&format!("/s/{}?ok=1", token.trim())).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            let page = sign_page(state, token, &ctx, Some(e.message), &form.consent_name).await?;
+            let page = sign_page(token, &ctx, Some(e.message), &form.consent_name)?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
         }
         Err(e) => Err(e),
@@ -330,7 +313,7 @@ pub async fn render_pdf(
 ) -> AppResult<Vec<u8>> {
     let statement =
         Statement::parse(&receipt.statement).map_err(|e| AppError::internal(e.message))?;
-    let template = template_of(state, ctx).await?;
+    let template = template_of(ctx)?;
     let record = Record::parse(&receipt.record).map_err(AppError::internal)?;
     let b32 = record.to_base32();
     let qr_text = state.public_url.qr_text(&b32);

@@ -15,7 +15,7 @@ use super::error::{AppError, AppResult};
 use super::log::{current_checkpoint, encode, inclusion_proof};
 use crate::app::AppState;
 use crate::domain::instansi::TimeZone;
-use crate::domain::nip::Nip;
+use crate::domain::nip::StaffId;
 use crate::record::{Format, Record};
 
 pub async fn verify_json(
@@ -147,14 +147,9 @@ pub async fn verify(state: &AppState, raw: &str) -> AppResult<Value> {
         }
         let tz = TimeZone::parse(&p.tz).unwrap_or(TimeZone::Jakarta);
         let non_asn = p.kind == "NON_ASN";
-        let today = chrono::Utc::now().date_naive();
-        let nip_display = if non_asn {
-            mask_staff_number(&p.number)
-        } else {
-            Nip::parse(&p.number, today)
-                .map(|n| n.grouped())
-                .unwrap_or_else(|_| p.number.clone())
-        };
+        let nip_display = StaffId::from_stored(&p.kind, &p.number)
+            .map(|id| id.masked())
+            .unwrap_or_else(|| "***".to_string());
         let mut pledge = json!({
             "name": p.name,
             "nip": nip_display,
@@ -208,20 +203,6 @@ pub async fn verify(state: &AppState, raw: &str) -> AppResult<Value> {
     });
     out["leaf_hash"] = json!(B64.encode(record.leaf_hash()));
     Ok(out)
-}
-
-fn mask_staff_number(n: &str) -> String {
-    let keep = n.chars().count().saturating_sub(3);
-    n.chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if i < keep && c.is_alphanumeric() {
-                '*'
-            } else {
-                c
-            }
-        })
-        .collect()
 }
 
 fn utc(unix: i64) -> String {
