@@ -232,25 +232,9 @@ async fn credentials_and_roles_are_enforced() {
 async fn roster_upload_is_all_or_nothing_and_names_every_bad_line() {
     let app = TestApp::new().await;
     let a = seed(app.store()).await;
-    let hr = user_with_token(
-        app.store(),
-        Some(a.instansi_id),
-        "hr",
-        "hr",
-        "kata-sandi-hr-1",
-    )
-    .await;
+    let hr = hr_token(&app, a.instansi_id).await;
     let bad = include_bytes!("../fixtures/roster-500-bad.csv").to_vec();
-    let auth = format!("Bearer {hr}");
-    let res = app
-        .request(
-            Method::POST,
-            "/api/v1/roster",
-            Some(("text/csv", bad)),
-            &[("authorization", &auth)],
-            local(),
-        )
-        .await;
+    let res = app.upload("/api/v1/roster", &hr, "text/csv", bad).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     let v = res.json();
     assert_eq!(v["error"]["code"], "roster_invalid");
@@ -276,25 +260,16 @@ async fn roster_upload_is_all_or_nothing_and_names_every_bad_line() {
     let mut siasn = b"\xEF\xBB\xBF".to_vec();
     siasn.extend_from_slice(include_bytes!("../fixtures/siasn-40.csv"));
     let dry = app
-        .request(
-            Method::POST,
+        .upload(
             "/api/v1/roster?dry_run=true",
-            Some(("text/csv", siasn.clone())),
-            &[("authorization", &auth)],
-            local(),
+            &hr,
+            "text/csv",
+            siasn.clone(),
         )
         .await;
     assert_eq!(dry.status, StatusCode::OK, "{}", dry.text());
     assert_eq!(dry.json()["rows"], 40);
-    let res = app
-        .request(
-            Method::POST,
-            "/api/v1/roster",
-            Some(("text/csv", siasn)),
-            &[("authorization", &auth)],
-            local(),
-        )
-        .await;
+    let res = app.upload("/api/v1/roster", &hr, "text/csv", siasn).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["created"], 40);
 }
@@ -303,14 +278,7 @@ async fn roster_upload_is_all_or_nothing_and_names_every_bad_line() {
 async fn campaigns_and_invitations_over_the_api() {
     let app = TestApp::new().await;
     let a = seed(app.store()).await;
-    let hr = user_with_token(
-        app.store(),
-        Some(a.instansi_id),
-        "hr",
-        "hr",
-        "kata-sandi-hr-1",
-    )
-    .await;
+    let hr = hr_token(&app, a.instansi_id).await;
     let now = chrono::Utc::now();
     let res = app
         .call(
@@ -551,15 +519,7 @@ async fn admin_forms_need_csrf_and_logins_are_rate_limited() {
 async fn reimport_updates_and_deactivates_missing_staff_only_when_asked() {
     let app = TestApp::new().await;
     let a = seed(app.store()).await;
-    let hr = user_with_token(
-        app.store(),
-        Some(a.instansi_id),
-        "hr",
-        "hr",
-        "kata-sandi-hr-1",
-    )
-    .await;
-    let auth = format!("Bearer {hr}");
+    let hr = hr_token(&app, a.instansi_id).await;
     // The same roster minus its last 100 rows, with one person's name changed.
     let mut reader =
         csv::Reader::from_reader(include_str!("../fixtures/roster-500.csv").as_bytes());
@@ -578,13 +538,7 @@ async fn reimport_updates_and_deactivates_missing_staff_only_when_asked() {
     let body = out.into_inner().expect("csv");
 
     let res = app
-        .request(
-            Method::POST,
-            "/api/v1/roster",
-            Some(("text/csv", body.clone())),
-            &[("authorization", &auth)],
-            local(),
-        )
+        .upload("/api/v1/roster", &hr, "text/csv", body.clone())
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let v = res.json();
@@ -604,12 +558,11 @@ async fn reimport_updates_and_deactivates_missing_staff_only_when_asked() {
     assert_eq!(found[0].name, "Nama Baru, S.H.");
 
     let res = app
-        .request(
-            Method::POST,
+        .upload(
             "/api/v1/roster?deactivate_missing=true",
-            Some(("text/csv", body)),
-            &[("authorization", &auth)],
-            local(),
+            &hr,
+            "text/csv",
+            body,
         )
         .await;
     assert_eq!(res.json()["deactivated"], 100);

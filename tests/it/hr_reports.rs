@@ -14,14 +14,7 @@ use crate::support::*;
 async fn compliance_json_csv_and_xlsx_agree_per_unit_and_in_total() {
     let app = TestApp::new().await;
     let a = seed(app.store()).await;
-    let hr = user_with_token(
-        app.store(),
-        Some(a.instansi_id),
-        "hr",
-        "hr",
-        "kata-sandi-hr-1",
-    )
-    .await;
+    let hr = hr_token(&app, a.instansi_id).await;
     for i in 0..25 {
         let (_, token) = a.token_of_kind("PNS", i);
         assert_eq!(app.sign(token, "Budi").await.status, StatusCode::CREATED);
@@ -109,14 +102,7 @@ async fn an_annulled_pledge_still_verifies_is_reported_annulled_and_can_be_signe
         "kata-sandi-adm-1",
     )
     .await;
-    let hr = user_with_token(
-        app.store(),
-        Some(a.instansi_id),
-        "hr",
-        "hr",
-        "kata-sandi-hr-1",
-    )
-    .await;
+    let hr = hr_token(&app, a.instansi_id).await;
     let (nip, token) = a.token_of_kind("PNS", 0);
     let signed = app.sign(token, "Budi").await.json();
     let pledge_id = signed["pledge_id"].as_i64().expect("id");
@@ -232,14 +218,7 @@ fn zbar(png: &std::path::Path) -> Vec<String> {
 async fn qr_slips_decode_to_working_signing_links() {
     let (app, base) = spawn_server().await;
     let a = seed(app.store()).await;
-    let hr = user_with_token(
-        app.store(),
-        Some(a.instansi_id),
-        "hr",
-        "hr",
-        "kata-sandi-hr-1",
-    )
-    .await;
+    let hr = hr_token(&app, a.instansi_id).await;
     let http = reqwest::Client::new();
     // Reissue for ten people, as slips.
     let mut expected = Vec::new();
@@ -287,14 +266,7 @@ async fn qr_slips_decode_to_working_signing_links() {
 async fn an_xlsx_roster_with_nips_stored_as_numbers_is_refused_saying_so() {
     let app = TestApp::new().await;
     let a = seed(app.store()).await;
-    let hr = user_with_token(
-        app.store(),
-        Some(a.instansi_id),
-        "hr",
-        "hr",
-        "kata-sandi-hr-1",
-    )
-    .await;
+    let hr = hr_token(&app, a.instansi_id).await;
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     for (c, h) in ["nip", "nama", "jenis", "unit", "jabatan"]
@@ -315,17 +287,12 @@ async fn an_xlsx_roster_with_nips_stored_as_numbers_is_refused_saying_so() {
         sheet.write_string(r, 3, "Inspektorat").expect("write");
     }
     let bytes = book.save_to_buffer().expect("xlsx");
-    let auth = format!("Bearer {hr}");
     let res = app
-        .request(
-            Method::POST,
+        .upload(
             "/api/v1/roster",
-            Some((
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                bytes,
-            )),
-            &[("authorization", &auth)],
-            local(),
+            &hr,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            bytes,
         )
         .await;
     assert_eq!(

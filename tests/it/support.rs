@@ -476,3 +476,36 @@ impl TestApp {
             .await
     }
 }
+
+/// The usual HR account of a seeded instansi, with its bearer token.
+pub async fn hr_token(app: &TestApp, instansi_id: i64) -> String {
+    user_with_token(
+        app.store(),
+        Some(instansi_id),
+        "hr",
+        "hr",
+        "kata-sandi-hr-1",
+    )
+    .await
+}
+
+impl TestApp {
+    /// POSTs a file body (a roster) with a bearer token.
+    pub async fn upload(
+        &self,
+        path: &str,
+        bearer: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> TestResponse {
+        let auth = format!("Bearer {bearer}");
+        self.request(
+            Method::POST,
+            path,
+            Some((content_type, bytes)),
+            &[("authorization", &auth)],
+            local(),
+        )
+        .await
+    }
+}
