@@ -101,7 +101,8 @@ fn mark_of_size(bytes: usize) -> Mark {
     Mark::parse(&s).unwrap()
 }
 
-fn run(program: &str, package: &str, args: &[&str]) -> Output {
+/// Runs a Debian tool the PDF tests rely on; a missing tool fails naming its package.
+pub(in crate::pdf) fn run(program: &str, package: &str, args: &[&str]) -> Output {
     let out = Command::new(program)
         .args(args)
         .output()

@@ -3,9 +3,9 @@
 //! fails the test with the package to install.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use super::*;
+use crate::pdf::tests::run;
 use crate::qr::tests::zbar_decode;
 
 const INSTANSI: &str = "Pemerintah Kota Surakarta";
@@ -58,25 +58,6 @@ fn slips(people: &[Person]) -> Vec<Slip<'_>> {
             link: &p.link,
         })
         .collect()
-}
-
-fn run(program: &str, package: &str, args: &[&str]) -> Output {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {program} ({e}): install Debian's {package} \
-                 (apt-get install -y poppler-utils qpdf zbar-tools)"
-            )
-        });
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// Writes the PDF and renders each page at 150 dpi; returns the PDF's path and the pages'
