@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use ikrar::export::{self, Compliance, UnsignedRow};
+use ikrar::formats::export::{self, Compliance, UnsignedRow};
 
 const ROWS: usize = 1_000_000;
 

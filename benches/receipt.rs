@@ -8,9 +8,9 @@ use std::hint::black_box;
 use ikrar::domain::public_url::PublicUrl;
 use ikrar::domain::template::{Template, builtin};
 use ikrar::keys::NamedKey;
-use ikrar::pdf::{self, Receipt};
-use ikrar::qr;
-use ikrar::record::{Format, RecordBody, short_hash};
+use ikrar::render::pdf::{self, Receipt};
+use ikrar::render::qr;
+use ikrar::tlog::record::{Format, RecordBody, short_hash};
 
 const STATEMENT: &str = "ikrar-statement/v1\ninstansi: Pemerintah Kota Surakarta\n\
 campaign: 17 Ikrar Netralitas ASN \u{2014} HUT Korpri ke-53\n\

@@ -1,13 +1,15 @@
-//! Runs the commands of [`crate::config::Cli`]. Output meant for scripts goes to stdout
+//! Runs the commands of [`args::Cli`]. Output meant for scripts goes to stdout
 //! (ids, tokens); everything meant for people goes to stderr, in Indonesian.
+
+pub mod args;
+pub mod loadtest;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::app::{self, Settings, template_row};
-use crate::config::{
+use crate::cli::args::{
     CampaignCommand, Cli, Command, ExportCommand, InstansiCommand, InvitationsArgs, KeygenArgs,
     RosterCommand, ServeArgs, TemplateCommand, TokenCommand, UserCommand,
 };
@@ -16,7 +18,8 @@ use crate::domain::public_url::PublicUrl;
 use crate::domain::template::Template;
 use crate::domain::text;
 use crate::keys;
-use crate::ops::{self, OpsError};
+use crate::service::ops::{self, OpsError};
+use crate::startup::{self, Settings, template_row};
 use crate::store::{self, NewInstansi, Store};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ikrar.db";
@@ -37,8 +40,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve(&url, args).await,
         Command::Verify { input, keys } => verify(&input, &keys).await,
         Command::Loadtest(args) => {
-            let tokens = crate::loadtest::read_tokens(&args.links)?;
-            let report = crate::loadtest::run(
+            let tokens = crate::cli::loadtest::read_tokens(&args.links)?;
+            let report = crate::cli::loadtest::run(
                 &args.url,
                 tokens,
                 args.concurrency,
@@ -52,7 +55,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open(&url).await?;
             match command {
                 Command::Migrate => {
-                    app::ensure_builtin_templates(store.as_ref()).await?;
+                    startup::ensure_builtin_templates(store.as_ref()).await?;
                     eprintln!("Migrasi selesai ({}).", store.engine());
                     Ok(())
                 }
@@ -114,7 +117,7 @@ async fn open(url: &str) -> Result<Arc<dyn Store>> {
         .await
         .with_context(|| format!("membuka basis data {}", redact(url)))?;
     store.migrate().await.context("menjalankan migrasi")?;
-    app::ensure_builtin_templates(store.as_ref()).await?;
+    startup::ensure_builtin_templates(store.as_ref()).await?;
     Ok(store)
 }
 
@@ -198,7 +201,7 @@ async fn import(
     deactivate_missing: bool,
 ) -> Result<()> {
     let inst = instansi(store, code).await?;
-    let rows = match crate::roster_file::read_path(file, true) {
+    let rows = match crate::formats::roster_file::read_path(file, true) {
         Ok(rows) => rows,
         Err(OpsError::Rows(errors)) => {
             for e in &errors {
@@ -428,7 +431,7 @@ async fn export_compliance(store: &dyn Store, id: i64, format: &str, out: &Path)
         .await?
         .ok_or_else(|| anyhow!("kampanye {id} tidak ada"))?;
     let bytes = match format {
-        "csv" => crate::export::to_csv(&ops::compliance(store, &c).await?).into_bytes(),
+        "csv" => crate::formats::export::to_csv(&ops::compliance(store, &c).await?).into_bytes(),
         "xlsx" => ops::compliance_xlsx(store, &c).await?,
         other => bail!("--format {other}: gunakan csv atau xlsx"),
     };
@@ -469,7 +472,7 @@ async fn backup(url: &str, file: &Path) -> Result<()> {
 
 /// `ikrar verify`: prints one line and exits 0 (valid) or 1 (invalid).
 async fn verify(input: &str, keys_arg: &str) -> Result<()> {
-    use crate::verify::{self as v, Invalid, KeySet};
+    use crate::service::offline::{self as v, Invalid, KeySet};
     crate::install_tls();
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(20))
@@ -579,7 +582,7 @@ async fn serve(url: &str, args: ServeArgs) -> Result<()> {
             p.with_file_name(name)
         })
     });
-    let state = app::build_state(
+    let state = startup::build_state(
         store.clone(),
         Settings {
             public_url: public_url.clone(),
@@ -592,7 +595,7 @@ async fn serve(url: &str, args: ServeArgs) -> Result<()> {
     )
     .await?;
     if args.demo {
-        crate::demo::prepare(store.as_ref(), &public_url).await?;
+        crate::service::demo::prepare(store.as_ref(), &public_url).await?;
     }
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
@@ -603,7 +606,7 @@ async fn serve(url: &str, args: ServeArgs) -> Result<()> {
         args.bind,
         public_url.origin()
     );
-    app::serve(listener, state, shutdown_signal()).await?;
+    crate::http::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }
 

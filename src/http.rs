@@ -1,27 +1,26 @@
 //! The way in: one module per resource, one route table here.
 
-pub mod admin;
+pub mod api;
 pub mod auth;
-pub mod ceremony;
-pub mod dashboard;
 pub mod error;
 pub mod extract;
-pub mod hr;
-pub mod log;
-pub mod lookup;
-pub mod meta;
 pub mod pages;
-pub mod sign;
-pub mod signing;
-pub mod verify;
+pub mod state;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
+
+use api::{hr, log, lookup, meta, sign, verify};
+use pages::{admin, ceremony, dashboard, signing};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::app::AppState;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+use state::AppState;
 
 /// Sign requests are tiny; a mark is at most 32 KiB (SPEC 6).
 pub const SIGN_BODY_LIMIT: usize = 64 * 1024;
@@ -36,8 +35,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/sign",
             post(sign::sign).layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)),
         )
-        .route("/", get(pages::index))
-        .route("/cek", get(pages::cek))
+        .route("/", get(pages::public::index))
+        .route("/cek", get(pages::public::cek))
         .route(
             "/s/{token}",
             get(signing::show)
@@ -128,4 +127,24 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .with_state(state)
+}
+
+/// Serves until `shutdown` resolves. Takes a bound listener so tests can use port 0.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let live = state.live.clone();
+    let shutdown = async move {
+        shutdown.await;
+        live.close();
+    };
+    let app = router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -11,7 +11,7 @@ use ed25519_dalek::pkcs8::spki::EncodePublicKey as _;
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, KeypairBytes};
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 
-use crate::note::{self, Verifier};
+use crate::tlog::note::{self, Verifier};
 
 /// A fresh key from the operating system's random number generator.
 pub fn generate() -> SigningKey {

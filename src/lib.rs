@@ -18,26 +18,16 @@
 //! - [`config`] is the command line (`--help` is the configuration reference), [`cli`] runs it,
 //!   [`app`] wires state and routes for `serve`.
 
-pub mod app;
 pub mod cli;
-pub mod config;
-pub mod demo;
 pub mod domain;
-pub mod export;
+pub mod formats;
 pub mod http;
 pub mod keys;
-pub mod live;
-pub mod loadtest;
-pub mod log;
-pub mod note;
-pub mod ops;
-pub mod pdf;
-pub mod qr;
-pub mod record;
-pub mod roster_file;
-pub mod sequencer;
+pub mod render;
+pub mod service;
+pub mod startup;
 pub mod store;
-pub mod verify;
+pub mod tlog;
 
 /// Installs the process-wide TLS crypto provider (ring) that outgoing HTTPS requests use.
 /// Idempotent; `main` calls it first, and so does everything that builds an HTTP client.

@@ -4,7 +4,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     ikrar::install_tls();
-    let cli = ikrar::config::Cli::parse();
+    let cli = ikrar::cli::args::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("IKRAR_LOG")

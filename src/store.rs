@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::roster::RosterRow;
-use crate::log::{Hash, NodeId};
+use crate::tlog::merkle::{Hash, NodeId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -528,7 +528,7 @@ pub(crate) mod sql {
 pub fn empty_head() -> LogHead {
     LogHead {
         size: 0,
-        root: crate::log::empty_root(),
+        root: crate::tlog::merkle::empty_root(),
         frontier: Vec::new(),
         last_time: 0,
         checkpoint: String::new(),

@@ -12,11 +12,11 @@ use data_encoding::BASE32_NOPAD;
 use governor::clock::{Clock, DefaultClock};
 use serde::Deserialize;
 
-use super::error::{AppError, AppResult};
-use super::extract::{ClientAddr, rate_key};
-use crate::app::AppState;
 use crate::domain::account::{Role, decoy_hash, verify_password};
 use crate::domain::statement::sha256;
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{ClientAddr, rate_key};
+use crate::http::state::AppState;
 
 pub const SESSION_COOKIE: &str = "ikrar_session";
 const LOGIN_CSRF_COOKIE: &str = "ikrar_login_csrf";
@@ -188,7 +188,7 @@ struct LoginPage {
 pub async fn login_page(jar: CookieJar) -> Response {
     let csrf = random_token(16);
     let jar = jar.add(cookie(LOGIN_CSRF_COOKIE, csrf.clone(), "/admin"));
-    let page = super::signing::html(StatusCode::OK, LoginPage { csrf, error: None });
+    let page = crate::http::pages::signing::html(StatusCode::OK, LoginPage { csrf, error: None });
     (jar, no_store(page)).into_response()
 }
 
@@ -234,7 +234,7 @@ pub async fn login(
     let fail = |status: StatusCode, msg: &str, jar: CookieJar| {
         let csrf = random_token(16);
         let jar = jar.add(cookie(LOGIN_CSRF_COOKIE, csrf.clone(), "/admin"));
-        let page = super::signing::html(
+        let page = crate::http::pages::signing::html(
             status,
             LoginPage {
                 csrf,
@@ -262,7 +262,7 @@ pub async fn login(
     }
     let user = match state.store.user_by_username(&username).await {
         Ok(u) => u,
-        Err(e) => return super::signing::page_error(e.into()),
+        Err(e) => return crate::http::pages::signing::page_error(e.into()),
     };
     let password = form.password;
     let hash = user
@@ -293,7 +293,7 @@ pub async fn login(
         )
         .await;
     if let Err(e) = created {
-        return super::signing::page_error(e.into());
+        return crate::http::pages::signing::page_error(e.into());
     }
     let _ = state
         .store
@@ -324,7 +324,7 @@ pub async fn logout(
     axum::Form(form): axum::Form<CsrfForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&caller, &form.csrf) {
-        return super::signing::page_error(e);
+        return crate::http::pages::signing::page_error(e);
     }
     if let Some(c) = jar.get(SESSION_COOKIE) {
         let _ = state

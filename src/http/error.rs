@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::domain::ValidationError;
-use crate::sequencer::SequencerError;
 use crate::store::StoreError;
+use crate::tlog::sequencer::SequencerError;
 
 #[derive(Debug)]
 pub struct AppError {
@@ -108,9 +108,9 @@ impl From<Arc<SequencerError>> for AppError {
     }
 }
 
-impl From<crate::ops::OpsError> for AppError {
-    fn from(e: crate::ops::OpsError) -> AppError {
-        use crate::ops::OpsError;
+impl From<crate::service::ops::OpsError> for AppError {
+    fn from(e: crate::service::ops::OpsError) -> AppError {
+        use crate::service::ops::OpsError;
         match e {
             OpsError::Invalid(v) => v.into(),
             OpsError::Rows(rows) => {

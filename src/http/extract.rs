@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::error::AppError;
-use crate::app::AppState;
+use crate::http::state::AppState;
 
 /// `axum::Json` whose rejections use the API's error shape (400, or 413 over the limit).
 pub struct ApiJson<T>(pub T);

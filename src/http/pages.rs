@@ -1,60 +1,8 @@
-//! Public pages: `/` (what this is, the NIP lookup form, how to scan) and `/cek?nip=`.
+//! Server-rendered HTML in Indonesian: the public pages, the signer's pages, the HR admin
+//! pages, the campaign dashboard and the ceremony screen.
 
-use askama::Template;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
-use serde::Deserialize;
-
-use super::extract::{ApiQuery, ClientAddr};
-use super::lookup::{LookupItem, find, limit};
-use super::signing::{html, page_error};
-use crate::app::AppState;
-
-#[derive(Template)]
-#[template(path = "index.html")]
-struct IndexPage {
-    host: String,
-}
-
-pub async fn index(State(state): State<AppState>) -> Response {
-    html(
-        StatusCode::OK,
-        IndexPage {
-            host: state.public_url.host().to_string(),
-        },
-    )
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CekQuery {
-    #[serde(default)]
-    nip: String,
-}
-
-#[derive(Template)]
-#[template(path = "cek.html")]
-struct CekPage {
-    nip: String,
-    pledges: Vec<LookupItem>,
-}
-
-pub async fn cek(
-    State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
-    ApiQuery(q): ApiQuery<CekQuery>,
-) -> Response {
-    if let Err(e) = limit(&state, client) {
-        return page_error(e);
-    }
-    match find(&state, &q.nip).await {
-        Ok(pledges) => html(
-            StatusCode::OK,
-            CekPage {
-                nip: q.nip.trim().to_string(),
-                pledges,
-            },
-        ),
-        Err(e) => page_error(e),
-    }
-}
+pub mod admin;
+pub mod ceremony;
+pub mod dashboard;
+pub mod public;
+pub mod signing;

@@ -70,9 +70,15 @@ async fn sign_answers_a_record_that_verifies_independently_and_is_in_the_log() {
             .get(&format!("/api/v1/log/inclusion?index={i}&size={size}"))
             .await
             .json();
-        let leaf = ikrar::log::leaf_hash(&bytes);
-        ikrar::log::verify_inclusion(&leaf, i as u64, size, &b64_hashes(&proof["hashes"]), &root)
-            .expect("inclusion proof verifies");
+        let leaf = ikrar::tlog::merkle::leaf_hash(&bytes);
+        ikrar::tlog::merkle::verify_inclusion(
+            &leaf,
+            i as u64,
+            size,
+            &b64_hashes(&proof["hashes"]),
+            &root,
+        )
+        .expect("inclusion proof verifies");
 
         // Consecutive checkpoints are consistent.
         if let Some((old, old_root)) = previous {
@@ -80,7 +86,7 @@ async fn sign_answers_a_record_that_verifies_independently_and_is_in_the_log() {
                 .get(&format!("/api/v1/log/consistency?old={old}&new={size}"))
                 .await
                 .json();
-            ikrar::log::verify_consistency(
+            ikrar::tlog::merkle::verify_consistency(
                 old,
                 size,
                 &b64_hashes(&proof["hashes"]),
@@ -98,7 +104,7 @@ async fn sign_answers_a_record_that_verifies_independently_and_is_in_the_log() {
         assert_eq!(v["annulled"], false);
         assert_eq!(v["record"]["log_index"], i as u64);
         let (_, vroot) = open_checkpoint(v["checkpoint"].as_str().expect("cp"), &keys);
-        ikrar::log::verify_inclusion(
+        ikrar::tlog::merkle::verify_inclusion(
             &leaf,
             i as u64,
             v["inclusion"]["tree_size"].as_u64().expect("size"),
@@ -473,7 +479,7 @@ async fn templates_and_checkpoint_are_public() {
     assert_eq!(cp.status, StatusCode::OK);
     let (size, root) = open_checkpoint(&cp.text(), &keys);
     assert_eq!(size, 0);
-    assert_eq!(root, ikrar::log::empty_root());
+    assert_eq!(root, ikrar::tlog::merkle::empty_root());
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
     assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
 }

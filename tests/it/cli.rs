@@ -344,8 +344,8 @@ async fn operator_script_from_roster_to_verified_pledges() {
             .json()
             .await
             .expect("json");
-        ikrar::log::verify_inclusion(
-            &ikrar::log::leaf_hash(&bytes),
+        ikrar::tlog::merkle::verify_inclusion(
+            &ikrar::tlog::merkle::leaf_hash(&bytes),
             index,
             size,
             &b64_hashes(&proof["hashes"]),
@@ -364,7 +364,7 @@ async fn operator_script_from_roster_to_verified_pledges() {
                 .json()
                 .await
                 .expect("json");
-            ikrar::log::verify_consistency(
+            ikrar::tlog::merkle::verify_consistency(
                 old,
                 size,
                 &b64_hashes(&proof["hashes"]),
@@ -468,7 +468,7 @@ async fn sigkill_during_a_burst_loses_no_answered_pledge() {
             .json()
             .await
             .expect("json");
-        ikrar::log::verify_consistency(
+        ikrar::tlog::merkle::verify_consistency(
             size,
             head_size,
             &b64_hashes(&proof["hashes"]),

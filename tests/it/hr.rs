@@ -22,16 +22,17 @@ async fn second_instansi(app: &TestApp) -> (i64, i64) {
         )
         .await
         .expect("instansi");
-    let rows = ikrar::ops::read_roster(include_str!("../fixtures/siasn-40.csv").as_bytes())
-        .expect("valid");
+    let rows =
+        ikrar::service::ops::read_roster(include_str!("../fixtures/siasn-40.csv").as_bytes())
+            .expect("valid");
     app.store()
         .import_roster(id, &rows, false, now)
         .await
         .expect("import");
-    let campaign = ikrar::ops::create_campaign(
+    let campaign = ikrar::service::ops::create_campaign(
         app.store(),
         id,
-        &ikrar::ops::CampaignInput {
+        &ikrar::service::ops::CampaignInput {
             template: "pakta-integritas@1".into(),
             title: "Pakta Integritas 2026".into(),
             place: "Boyolali".into(),

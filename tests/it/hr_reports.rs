@@ -129,7 +129,7 @@ async fn an_annulled_pledge_still_verifies_is_reported_annulled_and_can_be_signe
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let annul = res.json();
     let text = annul["text"].as_str().expect("text");
-    let leaf = ikrar::log::leaf_hash(
+    let leaf = ikrar::tlog::merkle::leaf_hash(
         &data_encoding::BASE32_NOPAD
             .decode(record.as_bytes())
             .expect("b32"),

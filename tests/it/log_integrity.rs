@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use axum::http::StatusCode;
-use ikrar::log::{ProofPlan, leaf_hash, verify_consistency, verify_inclusion};
-use ikrar::note::{Checkpoint, Verifier, open};
+use ikrar::tlog::merkle::{ProofPlan, leaf_hash, verify_consistency, verify_inclusion};
+use ikrar::tlog::note::{Checkpoint, Verifier, open};
 
 use crate::support::*;
 
@@ -15,7 +15,7 @@ async fn two_instances_on_one_database_never_fork_the_log() {
     let url = db.url.clone();
     let a = TestApp::with_settings(db, settings()).await;
     let b_store = ikrar::store::connect(&url).await.expect("second pool");
-    let b = ikrar::app::build_state(b_store, settings())
+    let b = ikrar::startup::build_state(b_store, settings())
         .await
         .expect("second instance");
     let b_router = ikrar::http::router(b.clone());
@@ -96,7 +96,7 @@ async fn two_instances_on_one_database_never_fork_the_log() {
     // Every stored entry is included, at its own index, exactly once.
     for i in 0..head.size {
         let record = store.log_entry(i).await.expect("query").expect("entry");
-        let parsed = ikrar::record::Record::parse(&record).expect("record");
+        let parsed = ikrar::tlog::record::Record::parse(&record).expect("record");
         assert_eq!(parsed.body.log_index, i);
         let plan = ProofPlan::inclusion(i, head.size).expect("plan");
         let nodes = store.log_nodes(&plan.nodes()).await.expect("nodes");
@@ -108,7 +108,7 @@ async fn two_instances_on_one_database_never_fork_the_log() {
     let mut last = 0;
     for i in 0..head.size {
         let record = store.log_entry(i).await.expect("query").expect("entry");
-        let t = ikrar::record::Record::parse(&record)
+        let t = ikrar::tlog::record::Record::parse(&record)
             .expect("record")
             .body
             .sequenced_at;

@@ -1,4 +1,4 @@
-//! The transparency-dev/merkle proof vectors, run through `ikrar::log`'s verifiers: every
+//! The transparency-dev/merkle proof vectors, run through `ikrar::tlog::merkle`'s verifiers: every
 //! file's outcome must equal `!wantErr`. A hash that is not 32 bytes fails verification,
 //! except that equal tree sizes compare roots byte for byte (one vector, with equal
 //! 12-byte roots, must pass), so the wire-level verifiers take raw bytes.
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use ikrar::log::{
+use ikrar::tlog::merkle::{
     Hash, hash_from_slice, verify_consistency, verify_consistency_bytes, verify_inclusion,
     verify_inclusion_bytes,
 };

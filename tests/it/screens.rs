@@ -462,7 +462,7 @@ async fn ceremony_streams_end_when_the_server_shuts_down() {
     let s = seed(app.store()).await;
     let (id, _) = screen_campaign(&app, s.instansi_id).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ikrar::app::serve(listener, app.state.clone(), async {
+    let server = tokio::spawn(ikrar::http::serve(listener, app.state.clone(), async {
         let _ = stopped.await;
     }));
 
@@ -490,7 +490,7 @@ async fn ceremony_events_follow_pledges_that_another_instance_signs() {
     let s = seed(app.store()).await;
     let (id, tokens) = screen_campaign(&app, s.instansi_id).await;
     // A second instance on the same database, whose sequencer this server never hears.
-    let other = ikrar::app::build_state(
+    let other = ikrar::startup::build_state(
         ikrar::store::connect(&app.db.url)
             .await
             .expect("second pool"),

@@ -18,10 +18,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::SigningKey;
 use http_body_util::BodyExt;
-use ikrar::app::{self, AppState, Settings};
 use ikrar::domain::public_url::PublicUrl;
 use ikrar::domain::roster::RosterReader;
 use ikrar::domain::token;
+use ikrar::http::state::AppState;
+use ikrar::startup::{self, Settings};
 use ikrar::store::{self, NewCampaign, NewInstansi, Store};
 use serde_json::Value;
 use sqlx::Connection;
@@ -93,7 +94,7 @@ impl TestDb {
     pub async fn store(&self) -> Arc<dyn Store> {
         let s = store::connect(&self.url).await.expect("connect");
         s.migrate().await.expect("migrate");
-        app::ensure_builtin_templates(s.as_ref())
+        startup::ensure_builtin_templates(s.as_ref())
             .await
             .expect("templates");
         s
@@ -171,7 +172,7 @@ impl TestApp {
 
     pub async fn with_settings(db: TestDb, settings: Settings) -> TestApp {
         let store = db.store().await;
-        let state = app::build_state(store, settings).await.expect("state");
+        let state = startup::build_state(store, settings).await.expect("state");
         let router = ikrar::http::router(state.clone());
         TestApp { state, router, db }
     }
@@ -395,10 +396,10 @@ pub fn open_checkpoint(note: &str, keys: &Value) -> (u64, [u8; 32]) {
         .rev()
         .find(|k| k["purpose"] == "log")
         .expect("log key");
-    let verifier =
-        ikrar::note::Verifier::from_vkey(log["vkey"].as_str().expect("vkey")).expect("vkey parses");
-    let text = ikrar::note::open(note, &[verifier]).expect("checkpoint signature verifies");
-    let cp = ikrar::note::Checkpoint::parse(text).expect("checkpoint parses");
+    let verifier = ikrar::tlog::note::Verifier::from_vkey(log["vkey"].as_str().expect("vkey"))
+        .expect("vkey parses");
+    let text = ikrar::tlog::note::open(note, &[verifier]).expect("checkpoint signature verifies");
+    let cp = ikrar::tlog::note::Checkpoint::parse(text).expect("checkpoint parses");
     (cp.size, cp.root)
 }
 
@@ -426,7 +427,7 @@ pub async fn spawn_server() -> (TestApp, String) {
     let app = TestApp::with_settings(TestDb::new().await, s).await;
     let state = app.state.clone();
     tokio::spawn(async move {
-        let _ = app::serve(listener, state, std::future::pending()).await;
+        let _ = ikrar::http::serve(listener, state, std::future::pending()).await;
     });
     (app, base)
 }

@@ -11,9 +11,9 @@ use ikrar::domain::mark::{Mark, mark_line_value};
 use ikrar::domain::statement::{StatementDraft, sha256};
 use ikrar::domain::template;
 use ikrar::keys::NamedKey;
-use ikrar::log::{Frontier, leaf_hash};
-use ikrar::note::Checkpoint;
-use ikrar::record::{Format, RecordBody, annulment_text, short_hash};
+use ikrar::tlog::merkle::{Frontier, leaf_hash};
+use ikrar::tlog::note::Checkpoint;
+use ikrar::tlog::record::{Format, RecordBody, annulment_text, short_hash};
 use serde_json::{Value, json};
 
 const PATH: &str = concat!(
@@ -162,7 +162,7 @@ fn build() -> Value {
         root,
     }
     .to_text();
-    let note = ikrar::note::sign(&body, &log.name, log.signing_key()).expect("sign note");
+    let note = ikrar::tlog::note::sign(&body, &log.name, log.signing_key()).expect("sign note");
     json!({
         "description": "ikrar known answers: SPEC 3.1 statements, 3.2 records (Ed25519 over \"ikrar/record/v1\\n\" || record body), RFC 9162 leaf hashes and root, and a c2sp.org/tlog-checkpoint signed note. Keys are Ed25519 seeds, hex.",
         "pledge_key": {

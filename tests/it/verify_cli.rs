@@ -102,7 +102,7 @@ async fn verify_checks_qr_texts_and_pdfs_against_trusted_keys_only() {
     let (code, line) = verify(&[pdf_path.to_str().expect("utf8"), "--keys", keys_path]);
     assert_eq!(code, 0, "{line}");
 
-    let (record, statement) = ikrar::pdf::extract(&pdf)
+    let (record, statement) = ikrar::render::pdf::extract(&pdf)
         .expect("readable")
         .expect("embedded");
     assert_eq!(record, signed["record"].as_str().expect("record"));
@@ -111,7 +111,7 @@ async fn verify_checks_qr_texts_and_pdfs_against_trusted_keys_only() {
     let template = ikrar::domain::template::builtin()[0].render("Pemerintah Kota Surakarta");
     let statement_fields = ikrar::domain::statement::Statement::parse(&statement).expect("parses");
     let render = |name: &str, statement: &str| {
-        ikrar::pdf::render(&ikrar::pdf::Receipt {
+        ikrar::render::pdf::render(&ikrar::render::pdf::Receipt {
             instansi_name: "Pemerintah Kota Surakarta",
             template: &template,
             name,

@@ -11,12 +11,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
-use super::error::{AppError, AppResult};
-use super::log::{current_checkpoint, encode, inclusion_proof};
-use crate::app::AppState;
 use crate::domain::instansi::TimeZone;
 use crate::domain::nip::StaffId;
-use crate::record::{Format, Record};
+use crate::http::api::log::{current_checkpoint, encode, inclusion_proof};
+use crate::http::error::{AppError, AppResult};
+use crate::http::state::AppState;
+use crate::tlog::record::{Format, Record};
 
 pub async fn verify_json(
     State(state): State<AppState>,

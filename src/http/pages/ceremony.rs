@@ -2,7 +2,7 @@
 //! of a campaign whose HR enabled it — counts only, never names or NIPs (SPEC 6). The page
 //! is complete without JavaScript (it then reloads itself); `/static/acara.js` follows
 //! `/acara/{id}/events`, a server-sent event stream that sends the counts at once and again
-//! whenever they change. Viewers share one computation per change (see [`crate::live`]).
+//! whenever they change. Viewers share one computation per change (see [`crate::service::live`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -15,12 +15,12 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::watch;
 
-use super::auth::not_found;
-use super::dashboard::{percent, thousands};
-use super::error::AppResult;
-use super::signing::{html, page_error};
-use crate::app::AppState;
-use crate::live::{ScreenCounts, closed};
+use crate::http::auth::not_found;
+use crate::http::error::AppResult;
+use crate::http::pages::dashboard::{percent, thousands};
+use crate::http::pages::signing::{html, page_error};
+use crate::http::state::AppState;
+use crate::service::live::{ScreenCounts, closed};
 use crate::store::CampaignRow;
 
 /// A burst of commits reaches each viewer as at most one update per this interval.
@@ -51,7 +51,7 @@ async fn current_counts(state: &AppState, c: &CampaignRow) -> AppResult<Arc<Scre
 fn bar(signed: u64, target: u64) -> String {
     format!(
         "{:.1}",
-        100.0 * crate::export::rate(signed, target).min(1.0)
+        100.0 * crate::formats::export::rate(signed, target).min(1.0)
     )
 }
 
@@ -88,7 +88,7 @@ pub async fn screen(State(state): State<AppState>, Path(id): Path<i64>) -> Respo
             .map(|i| i.name)
             .unwrap_or_default();
         let counts = current_counts(&state, &c).await?;
-        Ok::<_, super::error::AppError>(CeremonyPage {
+        Ok::<_, crate::http::error::AppError>(CeremonyPage {
             id: c.id,
             instansi,
             title: c.title.clone(),
@@ -228,6 +228,6 @@ pub async fn script() -> impl IntoResponse {
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../templates/static/acara.js"),
+        include_str!("../../../templates/static/acara.js"),
     )
 }

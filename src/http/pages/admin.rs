@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::auth::{PageCaller, check_csrf};
-use super::error::{AppError, AppResult};
-use super::hr::{IssueRequest, issue, owned_campaign, tz_of};
-use super::signing::{html, page_error};
-use crate::app::AppState;
 use crate::domain::instansi::TimeZone;
-use crate::ops::{self, CampaignInput, OpsError};
+use crate::http::api::hr::{IssueRequest, issue, owned_campaign, tz_of};
+use crate::http::auth::{PageCaller, check_csrf};
+use crate::http::error::{AppError, AppResult};
+use crate::http::pages::signing::{html, page_error};
+use crate::http::state::AppState;
+use crate::service::ops::{self, CampaignInput, OpsError};
 use crate::store::{AuditRow, EmployeeRow};
 
 fn respond(r: AppResult<Response>) -> Response {
@@ -40,7 +40,7 @@ struct Dashboard {
 
 async fn dashboard_page(
     state: &AppState,
-    caller: &super::auth::Caller,
+    caller: &crate::http::auth::Caller,
     error: Option<String>,
 ) -> AppResult<Dashboard> {
     let instansi_id = caller.instansi()?;
@@ -199,7 +199,7 @@ pub async fn campaign(
 /// campaign of the caller's instansi.
 async fn managed_campaign(
     state: &AppState,
-    caller: &super::auth::Caller,
+    caller: &crate::http::auth::Caller,
     csrf: &str,
     id: i64,
 ) -> AppResult<crate::store::CampaignRow> {
@@ -280,7 +280,7 @@ pub struct RosterQuery {
 
 async fn roster_page(
     state: &AppState,
-    caller: &super::auth::Caller,
+    caller: &crate::http::auth::Caller,
     q: &str,
     report: Option<String>,
     bad_rows: Vec<String>,
@@ -354,9 +354,10 @@ pub async fn upload_roster(
             check_csrf(&caller, &csrf)?;
             caller.must_manage()?;
             let instansi_id = caller.instansi()?;
-            let parsed = tokio::task::spawn_blocking(move || crate::roster_file::read_bytes(&file))
-                .await
-                .map_err(AppError::internal)?;
+            let parsed =
+                tokio::task::spawn_blocking(move || crate::formats::roster_file::read_bytes(&file))
+                    .await
+                    .map_err(AppError::internal)?;
             let (status, report, bad) = match parsed {
                 Ok(rows) if dry_run => (
                     StatusCode::OK,

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::pdf::tests::run;
-use crate::qr::tests::zbar_decode;
+use crate::render::pdf::tests::run;
+use crate::render::qr::tests::zbar_decode;
 
 const INSTANSI: &str = "Pemerintah Kota Surakarta";
 const CAMPAIGN: &str = "Ikrar Netralitas ASN \u{2014} HUT Korpri ke-53";

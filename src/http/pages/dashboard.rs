@@ -10,14 +10,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::auth::{PageCaller, not_found};
-use super::error::AppError;
-use super::hr::owned_campaign;
-use super::signing::{html, page_error};
-use crate::app::AppState;
 use crate::domain::instansi::TimeZone;
-use crate::export::UnitCompliance;
-use crate::ops;
+use crate::formats::export::UnitCompliance;
+use crate::http::api::hr::owned_campaign;
+use crate::http::auth::{PageCaller, not_found};
+use crate::http::error::AppError;
+use crate::http::pages::signing::{html, page_error};
+use crate::http::state::AppState;
+use crate::service::ops;
 
 /// Unsigned staff per page of the dashboard.
 const PAGE: i64 = 50;
@@ -28,7 +28,7 @@ const MAX_LABEL: usize = 60;
 
 /// `signed / target` as an Indonesian percentage with one decimal: `87,5%`.
 pub fn percent(signed: u64, target: u64) -> String {
-    let value = crate::export::rate(signed, target) * 100.0;
+    let value = crate::formats::export::rate(signed, target) * 100.0;
     format!("{value:.1}%").replace('.', ",")
 }
 
@@ -98,7 +98,7 @@ pub fn unit_chart(units: &[UnitCompliance]) -> UnitChart {
             text_x: d * 14,
             text_y: top + 16,
             bar_y: top + 22,
-            width: svg_len(BAR_WIDTH * crate::export::rate(u.signed, u.target).min(1.0)),
+            width: svg_len(BAR_WIDTH * crate::formats::export::rate(u.signed, u.target).min(1.0)),
             complete: u.target > 0 && u.signed >= u.target,
             percent: percent(u.signed, u.target),
             counts: format!("{} / {}", thousands(u.signed), thousands(u.target)),

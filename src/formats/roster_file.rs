@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::domain::ValidationError;
 use crate::domain::roster::{RosterError, RosterFileKind, RosterRow, XlsxRoster, sniff};
-use crate::ops::{OpsError, collect_rows, read_roster, today};
+use crate::service::ops::{OpsError, collect_rows, read_roster, today};
 
 fn unreadable(path: &Path, e: impl std::fmt::Display) -> OpsError {
     OpsError::Invalid(ValidationError::new(

@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::export::Compliance;
-use crate::ops::{self, OpsError};
+use crate::formats::export::Compliance;
+use crate::service::ops::{self, OpsError};
 use crate::store::{CampaignRow, Store};
 
 /// How often the shared task reads the log head while anyone is watching.
@@ -197,7 +197,7 @@ pub async fn closed(closing: &mut watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::UnitCompliance;
+    use crate::formats::export::UnitCompliance;
 
     #[tokio::test]
     async fn signal_wakes_watchers_only_when_the_log_grows() {

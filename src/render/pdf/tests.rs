@@ -11,7 +11,7 @@ use super::*;
 use crate::domain::public_url::PublicUrl;
 use crate::domain::template::builtin;
 use crate::keys::NamedKey;
-use crate::record::{Format, RecordBody, short_hash};
+use crate::tlog::record::{Format, RecordBody, short_hash};
 
 const INSTANSI: &str = "Pemerintah Kota Surakarta";
 
@@ -102,7 +102,7 @@ fn mark_of_size(bytes: usize) -> Mark {
 }
 
 /// Runs a Debian tool the PDF tests rely on; a missing tool fails naming its package.
-pub(in crate::pdf) fn run(program: &str, package: &str, args: &[&str]) -> Output {
+pub(in crate::render::pdf) fn run(program: &str, package: &str, args: &[&str]) -> Output {
     let out = Command::new(program)
         .args(args)
         .output()
@@ -199,7 +199,7 @@ fn qr_on_the_page_scans_at_150_dpi() {
         "poppler-utils",
         &["-r", "150", "-png", "-singlefile", &path, prefix],
     );
-    let decoded = crate::qr::tests::zbar_decode(Path::new(&format!("{prefix}.png")));
+    let decoded = crate::render::qr::tests::zbar_decode(Path::new(&format!("{prefix}.png")));
     assert_eq!(decoded, vec![f.qr_text.clone()]);
 }
 
@@ -215,8 +215,8 @@ fn extract_round_trips_record_and_statement_exactly() {
     let (record, statement) = extract(&pdf).unwrap().unwrap();
     assert_eq!(record, f.record_base32);
     assert_eq!(statement, f.statement);
-    let bytes = crate::record::Record::decode_base32(&record).unwrap();
-    let parsed = crate::record::Record::parse(&bytes).unwrap();
+    let bytes = crate::tlog::record::Record::decode_base32(&record).unwrap();
+    let parsed = crate::tlog::record::Record::parse(&bytes).unwrap();
     assert!(
         !parsed.commits_to(&statement),
         "the statement was changed above"

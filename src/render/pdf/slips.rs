@@ -11,7 +11,7 @@ use printpdf::{Color, Greyscale, Line, LineDashPattern, Op, Pt};
 
 use super::{Face, MM, PAGE_H, PAGE_W, Page, PdfError, TextLine, draw_qr, looks_like_nip, point};
 use super::{printable, save_pages, text_string, wrap};
-use crate::qr;
+use crate::render::qr;
 
 /// One employee's slip.
 #[derive(Clone, Copy, Debug)]

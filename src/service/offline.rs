@@ -8,9 +8,9 @@ use ed25519_dalek::VerifyingKey;
 use serde::Deserialize;
 
 use crate::domain::statement::Statement;
-use crate::log::{hash_from_slice, leaf_hash, verify_inclusion};
-use crate::note::{Checkpoint, Verifier};
-use crate::record::{Format, Record};
+use crate::tlog::merkle::{hash_from_slice, leaf_hash, verify_inclusion};
+use crate::tlog::note::{Checkpoint, Verifier};
+use crate::tlog::record::{Format, Record};
 
 /// Why a record is not valid; one line, Indonesian, for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -146,7 +146,7 @@ pub fn verify_record(bytes: &[u8], keys: &KeySet, host: Option<&str>) -> Result<
 /// Checks a receipt PDF: the embedded record's signature, that it commits to the embedded
 /// statement, and that the printed name and NIP are the statement's.
 pub fn verify_pdf(pdf: &[u8], keys: &KeySet) -> Result<Verified, Invalid> {
-    let (b32, statement_text) = crate::pdf::extract(pdf)
+    let (b32, statement_text) = crate::render::pdf::extract(pdf)
         .map_err(|e| invalid(format!("PDF tidak dapat dibaca: {e}")))?
         .ok_or_else(|| invalid("PDF ini tidak memuat rekaman ikrar"))?;
     let bytes = Record::decode_base32(&b32)
@@ -161,7 +161,7 @@ pub fn verify_pdf(pdf: &[u8], keys: &KeySet) -> Result<Verified, Invalid> {
         ));
     }
     let statement = Statement::parse(&statement_text).map_err(|e| invalid(e.message))?;
-    let printed = crate::pdf::extract_printed(pdf)
+    let printed = crate::render::pdf::extract_printed(pdf)
         .map_err(|e| invalid(format!("PDF tidak dapat dibaca: {e}")))?
         .ok_or_else(|| invalid("nama dan NIP tercetak tidak ditemukan di PDF"))?;
     if crate::domain::text::normalize(&printed.name) != statement.name {
@@ -215,7 +215,7 @@ pub async fn check_log(
 ) -> Result<u64, Invalid> {
     let base = base.trim_end_matches('/');
     let note = get_text(client, &format!("{base}/log/checkpoint")).await?;
-    let text = crate::note::open(&note, &[keys.log_verifier()?])
+    let text = crate::tlog::note::open(&note, &[keys.log_verifier()?])
         .map_err(|e| invalid(format!("checkpoint tidak sah: {e}")))?;
     let cp = Checkpoint::parse(text).map_err(|e| invalid(format!("checkpoint tidak sah: {e}")))?;
     let index = record.body.log_index;

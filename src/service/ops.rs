@@ -348,16 +348,16 @@ pub async fn slips_pdf(
     let title = campaign.title.clone();
     let issued = issued.to_vec();
     tokio::task::spawn_blocking(move || {
-        let slips: Vec<crate::pdf::slips::Slip> = issued
+        let slips: Vec<crate::render::pdf::slips::Slip> = issued
             .iter()
-            .map(|i| crate::pdf::slips::Slip {
+            .map(|i| crate::render::pdf::slips::Slip {
                 name: &i.name,
                 nip_display: &i.number,
                 unit: &i.unit,
                 link: &i.link,
             })
             .collect();
-        crate::pdf::slips::render(&instansi, &title, &slips)
+        crate::render::pdf::slips::render(&instansi, &title, &slips)
     })
     .await
     .map_err(|e| OpsError::Internal(format!("slip rendering failed: {e}")))?
@@ -368,7 +368,7 @@ pub async fn slips_pdf(
 pub async fn compliance(
     store: &dyn Store,
     campaign: &CampaignRow,
-) -> Result<crate::export::Compliance, OpsError> {
+) -> Result<crate::formats::export::Compliance, OpsError> {
     let units = store.units(campaign.instansi_id).await?;
     let counts: std::collections::HashMap<i64, (u64, u64)> = store
         .compliance_counts(campaign.id)
@@ -390,13 +390,13 @@ pub async fn compliance(
         .find(|t| t.number == campaign.template_no)
         .map(|t| format!("{}@{}", t.code, t.version))
         .unwrap_or_default();
-    Ok(crate::export::Compliance {
+    Ok(crate::formats::export::Compliance {
         campaign_id: campaign.id,
         campaign_title: campaign.title.clone(),
         template,
         total_target: counts.values().map(|c| c.0).sum(),
         total_signed: counts.values().map(|c| c.1).sum(),
-        units: crate::export::roll_up(&direct),
+        units: crate::formats::export::roll_up(&direct),
     })
 }
 
@@ -404,7 +404,7 @@ pub async fn compliance(
 pub async fn unsigned_all(
     store: &dyn Store,
     campaign_id: i64,
-) -> Result<Vec<crate::export::UnsignedRow>, OpsError> {
+) -> Result<Vec<crate::formats::export::UnsignedRow>, OpsError> {
     const PAGE: i64 = 50_000;
     let mut out = Vec::new();
     loop {
@@ -412,12 +412,15 @@ pub async fn unsigned_all(
             .unsigned(campaign_id, None, PAGE, out.len() as i64)
             .await?;
         let n = page.len();
-        out.extend(page.into_iter().map(|u| crate::export::UnsignedRow {
-            nip: u.number,
-            name: u.name,
-            unit: u.unit,
-            position: u.position.unwrap_or_default(),
-        }));
+        out.extend(
+            page.into_iter()
+                .map(|u| crate::formats::export::UnsignedRow {
+                    nip: u.number,
+                    name: u.name,
+                    unit: u.unit,
+                    position: u.position.unwrap_or_default(),
+                }),
+        );
         if (n as i64) < PAGE {
             return Ok(out);
         }
@@ -435,7 +438,7 @@ pub async fn compliance_xlsx(
     tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().map_err(|e| OpsError::Internal(e.to_string()))?;
         let path = dir.path().join("kepatuhan.xlsx");
-        crate::export::to_xlsx(&report, unsigned.into_iter(), &path)
+        crate::formats::export::to_xlsx(&report, unsigned.into_iter(), &path)
             .map_err(|e| OpsError::Internal(e.to_string()))?;
         std::fs::read(&path).map_err(|e| OpsError::Internal(e.to_string()))
     })

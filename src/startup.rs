@@ -1,38 +1,21 @@
-//! Application state, startup checks and the server loop.
+//! Startup: migrate, fix the log's identity, publish keys, check the rollback guard and
+//! start the sequencer; the result is the [`AppState`] the way in serves from.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tokio::net::TcpListener;
+use governor::{Quota, RateLimiter};
 
 use crate::domain::public_url::PublicUrl;
 use crate::domain::template::{self, Template};
+use crate::http::state::AppState;
 use crate::keys::NamedKey;
-use crate::live::Live;
-use crate::sequencer::{Keys, RollbackGuard, Sequencer};
+use crate::service::live::Live;
 use crate::store::{KeyRow, Store, StoreError, TemplateRow};
-
-pub type Limiter = DefaultKeyedRateLimiter<IpAddr>;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub sequencer: Sequencer,
-    pub keys: Arc<Keys>,
-    pub public_url: Arc<PublicUrl>,
-    pub guard: Arc<RollbackGuard>,
-    pub lookup_limiter: Arc<Limiter>,
-    /// Login attempts per client address and per username (argon2id is expensive).
-    pub login_ip_limiter: Arc<Limiter>,
-    pub login_user_limiter: Arc<DefaultKeyedRateLimiter<String>>,
-    pub trusted_proxies: Arc<Vec<IpAddr>>,
-    /// The ceremony screens' "log grew" signal and shared counts.
-    pub live: Arc<Live>,
-}
+use crate::tlog::sequencer::{Keys, RollbackGuard, Sequencer};
 
 /// Everything `serve` needs, already read from files and flags.
 pub struct Settings {
@@ -49,7 +32,7 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Sequencer(#[from] crate::sequencer::SequencerError),
+    Sequencer(#[from] crate::tlog::sequencer::SequencerError),
     #[error("the pledge key and the log key must be different keys (SPEC 3.4)")]
     SameKey,
 }
@@ -109,7 +92,7 @@ pub async fn build_state(
     let keys = Arc::new(keys);
     let live = Arc::new(Live::new(head.size));
     live.log
-        .spawn_poller(store.clone(), crate::live::POLL_EVERY);
+        .spawn_poller(store.clone(), crate::service::live::POLL_EVERY);
     let sequencer = Sequencer::spawn(store.clone(), keys.clone(), guard.clone(), live.log.clone());
     let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
     let state = AppState {
@@ -190,24 +173,4 @@ pub fn template_row(t: &Template) -> TemplateRow {
 pub fn template_from_row(row: &TemplateRow) -> Result<Template, StoreError> {
     serde_json::from_str(&row.body)
         .map_err(|e| StoreError::Corrupt(format!("template {}: {e}", row.number)))
-}
-
-/// Serves until `shutdown` resolves. Takes a bound listener so tests can use port 0.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let live = state.live.clone();
-    let shutdown = async move {
-        shutdown.await;
-        live.close();
-    };
-    let app = crate::http::router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }

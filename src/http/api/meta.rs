@@ -7,9 +7,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
-use super::error::{AppError, AppResult};
-use crate::app::{AppState, template_from_row};
 use crate::domain::instansi::TimeZone;
+use crate::http::error::{AppError, AppResult};
+use crate::http::state::AppState;
+use crate::startup::template_from_row;
 
 fn rfc3339(unix: i64) -> String {
     TimeZone::Jakarta
@@ -32,7 +33,7 @@ pub async fn keys(State(state): State<AppState>) -> AppResult<Json<Value>> {
                 "key_id": hex::encode(&k.key_id),
                 "purpose": k.purpose,
                 "public_key": B64.encode(public),
-                "vkey": crate::note::vkey(&k.name, &public),
+                "vkey": crate::tlog::note::vkey(&k.name, &public),
                 "not_before": rfc3339(k.not_before),
             });
             if let Some(t) = k.not_after {
@@ -66,7 +67,7 @@ pub async fn stylesheet() -> impl axum::response::IntoResponse {
             (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../templates/static/app.css"),
+        include_str!("../../../templates/static/app.css"),
     )
 }
 
@@ -79,7 +80,7 @@ pub async fn script() -> impl axum::response::IntoResponse {
             ),
             (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../templates/static/sign.js"),
+        include_str!("../../../templates/static/sign.js"),
     )
 }
 

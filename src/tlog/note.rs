@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::log::Hash;
+use crate::tlog::merkle::Hash;
 
 /// Signature type byte of Ed25519 in signed-note key ids and verifier keys.
 const ED25519_TYPE: u8 = 0x01;

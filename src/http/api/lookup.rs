@@ -6,12 +6,12 @@ use axum::extract::State;
 use governor::clock::{Clock, DefaultClock};
 use serde::{Deserialize, Serialize};
 
-use super::error::{AppError, AppResult};
-use super::extract::{ApiQuery, ClientAddr, rate_key};
-use crate::app::AppState;
 use crate::domain::instansi::TimeZone;
 use crate::domain::nip::Nip;
 use crate::domain::text::mask_name;
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{ApiQuery, ClientAddr, rate_key};
+use crate::http::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct LookupQuery {
@@ -59,7 +59,7 @@ pub fn limit(state: &AppState, client: std::net::IpAddr) -> AppResult<()> {
 
 /// The pledges of a NIP as the public may see them. A malformed NIP is a 400.
 pub async fn find(state: &AppState, raw_nip: &str) -> AppResult<Vec<LookupItem>> {
-    let nip = Nip::parse(raw_nip, crate::ops::today()).map_err(AppError::from_query)?;
+    let nip = Nip::parse(raw_nip, crate::service::ops::today()).map_err(AppError::from_query)?;
     let rows = state.store.lookup(nip.as_str()).await?;
     Ok(rows
         .into_iter()

@@ -6,7 +6,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 
 use crate::domain::text::cut_utf8;
 use crate::keys::NamedKey;
-use crate::log::{Hash, leaf_hash};
+use crate::tlog::merkle::{Hash, leaf_hash};
 
 /// Domain separation for record signatures.
 pub const SIGNING_CONTEXT: &[u8] = b"ikrar/record/v1\n";

@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::auth::{Caller, not_found};
-use super::error::{AppError, AppResult};
-use super::extract::{ApiJson, ApiQuery};
-use crate::app::AppState;
 use crate::domain::instansi::TimeZone;
-use crate::ops::{self, CampaignInput};
+use crate::http::auth::{Caller, not_found};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::state::AppState;
+use crate::service::ops::{self, CampaignInput};
 use crate::store::CampaignRow;
 
 /// Roster uploads may be large (SPEC 6).
@@ -37,9 +37,10 @@ pub async fn import_roster(
 ) -> AppResult<Json<Value>> {
     caller.must_manage()?;
     let instansi_id = caller.instansi()?;
-    let parsed = tokio::task::spawn_blocking(move || crate::roster_file::read_bytes(&body))
-        .await
-        .map_err(AppError::internal)?;
+    let parsed =
+        tokio::task::spawn_blocking(move || crate::formats::roster_file::read_bytes(&body))
+            .await
+            .map_err(AppError::internal)?;
     let rows = match parsed {
         Ok(rows) => rows,
         Err(e) => {
@@ -320,7 +321,7 @@ pub async fn annul_pledge(
             "Hanya admin instansi yang dapat membatalkan ikrar.",
         ));
     }
-    if !crate::record::ANNUL_CATEGORIES.contains(&req.category.as_str()) {
+    if !crate::tlog::record::ANNUL_CATEGORIES.contains(&req.category.as_str()) {
         return Err(AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "category_unknown",
@@ -348,11 +349,11 @@ pub async fn annul_pledge(
         return Err(already());
     }
     let (invitation_id, record) = state.store.pledge_record(id).await?.ok_or_else(not_found)?;
-    let out = crate::sequencer::annul(
+    let out = crate::tlog::sequencer::annul(
         state.store.as_ref(),
         &state.keys,
         &state.guard,
-        &crate::sequencer::AnnulRequest {
+        &crate::tlog::sequencer::AnnulRequest {
             pledge_id: id,
             invitation_id,
             pledge_record: record,
@@ -363,7 +364,9 @@ pub async fn annul_pledge(
     )
     .await
     .map_err(|e| match e {
-        crate::sequencer::SequencerError::Store(crate::store::StoreError::Conflict(_)) => already(),
+        crate::tlog::sequencer::SequencerError::Store(crate::store::StoreError::Conflict(_)) => {
+            already()
+        }
         other => AppError::from(std::sync::Arc::new(other)),
     })?;
     state
@@ -432,7 +435,7 @@ pub async fn compliance(
                     json!({
                         "id": u.id, "name": u.name, "parent_id": u.parent_id,
                         "target": u.target, "signed": u.signed,
-                        "rate": crate::export::rate(u.signed, u.target),
+                        "rate": crate::formats::export::rate(u.signed, u.target),
                     })
                 })
                 .collect();
@@ -441,7 +444,7 @@ pub async fn compliance(
                 "totals": {
                     "target": r.total_target,
                     "signed": r.total_signed,
-                    "rate": crate::export::rate(r.total_signed, r.total_target),
+                    "rate": crate::formats::export::rate(r.total_signed, r.total_target),
                 },
                 "units": units,
             }))
@@ -455,7 +458,7 @@ pub async fn compliance(
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
                     (header::CONTENT_DISPOSITION, attachment("csv")),
                 ],
-                crate::export::to_csv(&r),
+                crate::formats::export::to_csv(&r),
             )
                 .into_response())
         }
@@ -546,7 +549,7 @@ pub async fn pledge_pdf(
         .receipt_for_invitation(invitation_id)
         .await?
         .ok_or_else(not_found)?;
-    let bytes = super::signing::render_pdf(&state, &ctx, &receipt).await?;
+    let bytes = crate::http::pages::signing::render_pdf(&state, &ctx, &receipt).await?;
     state
         .store
         .audit(

@@ -10,19 +10,19 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::error::{AppError, AppResult};
-use super::extract::ClientAddr;
-use super::sign::{check_open, invitation, submit};
-use crate::app::AppState;
 use crate::domain::instansi::TimeZone;
 use crate::domain::mark::Mark;
 use crate::domain::nip::StaffId;
 use crate::domain::statement::Statement;
 use crate::domain::text;
-use crate::pdf::{self, Receipt};
-use crate::qr;
-use crate::record::Record;
+use crate::http::api::sign::{check_open, invitation, submit};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::ClientAddr;
+use crate::http::state::AppState;
+use crate::render::pdf::{self, Receipt};
+use crate::render::qr;
 use crate::store::{PledgeReceipt, SignContext};
+use crate::tlog::record::Record;
 
 /// A receipt stays visible this long after its campaign closes (SPEC 2).
 const RECEIPT_DAYS_AFTER_CLOSE: i64 = 30;

@@ -28,7 +28,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::domain::mark::Mark;
 use crate::domain::template::Template;
-use crate::qr::{self, QrError, QrMatrix};
+use crate::render::qr::{self, QrError, QrMatrix};
 
 /// Document information keys that carry the signed data for offline checking.
 const INFO_RECORD: &str = "IkrarRecord";

@@ -15,11 +15,11 @@ use crate::domain::instansi::TimeZone;
 use crate::domain::mark::{Mark, mark_line_value};
 use crate::domain::statement::StatementDraft;
 use crate::keys::NamedKey;
-use crate::live::LogSignal;
-use crate::log::{Frontier, leaf_hash};
-use crate::note::{self, Checkpoint};
-use crate::record::{Format, RecordBody, short_hash};
+use crate::service::live::LogSignal;
 use crate::store::{Append, LogHead, NewPledge, PledgeReceipt, SignContext, Store, StoreError};
+use crate::tlog::merkle::{Frontier, leaf_hash};
+use crate::tlog::note::{self, Checkpoint};
+use crate::tlog::record::{Format, RecordBody, short_hash};
 
 /// Upper bound of one append; at 5,000 pledges/s a drain holds far fewer.
 const MAX_BATCH: usize = 1024;
@@ -434,7 +434,7 @@ pub fn seal(
 pub fn sign_checkpoint(
     keys: &Keys,
     size: u64,
-    root: crate::log::Hash,
+    root: crate::tlog::merkle::Hash,
 ) -> Result<String, SequencerError> {
     let body = Checkpoint {
         origin: keys.origin.clone(),
@@ -482,13 +482,13 @@ async fn try_annul(
     guard: &RollbackGuard,
     req: &AnnulRequest,
 ) -> Result<Annulled, SequencerError> {
-    let pledge = crate::record::Record::parse(&req.pledge_record)
+    let pledge = crate::tlog::record::Record::parse(&req.pledge_record)
         .map_err(|e| SequencerError::Corrupt(e.to_string()))?;
     let mut tx = store.begin_append().await?;
     let head = tx.lock_head().await?;
     guard.check(head.size)?;
     let at = chrono::Utc::now().timestamp().max(head.last_time);
-    let text = crate::record::annulment_text(
+    let text = crate::tlog::record::annulment_text(
         pledge.body.log_index,
         &leaf_hash(&req.pledge_record),
         &req.category,

@@ -8,12 +8,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
-use super::error::{AppError, AppResult};
-use super::extract::ApiQuery;
-use crate::app::AppState;
-use crate::log::{Hash, ProofPlan};
-use crate::sequencer::sign_checkpoint;
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::ApiQuery;
+use crate::http::state::AppState;
 use crate::store::Store;
+use crate::tlog::merkle::{Hash, ProofPlan};
+use crate::tlog::sequencer::sign_checkpoint;
 
 /// The latest checkpoint as a signed note. Before the first append, a signed empty tree.
 pub async fn checkpoint(State(state): State<AppState>) -> AppResult<impl IntoResponse> {

@@ -6,14 +6,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
-use super::error::{AppError, AppResult};
-use super::extract::{ApiJson, ClientAddr};
-use crate::app::AppState;
 use crate::domain::mark::Mark;
 use crate::domain::{text, token};
-use crate::record::Record;
-use crate::sequencer::{SignJob, Signed};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{ApiJson, ClientAddr};
+use crate::http::state::AppState;
 use crate::store::SignContext;
+use crate::tlog::record::Record;
+use crate::tlog::sequencer::{SignJob, Signed};
 
 #[derive(Debug, Deserialize)]
 pub struct SignRequest {

@@ -1,0 +1,29 @@
+//! The state every handler shares: the store, the sequencer, the keys and the limiters.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use governor::DefaultKeyedRateLimiter;
+
+use crate::domain::public_url::PublicUrl;
+use crate::service::live::Live;
+use crate::store::Store;
+use crate::tlog::sequencer::{Keys, RollbackGuard, Sequencer};
+
+pub type Limiter = DefaultKeyedRateLimiter<IpAddr>;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub sequencer: Sequencer,
+    pub keys: Arc<Keys>,
+    pub public_url: Arc<PublicUrl>,
+    pub guard: Arc<RollbackGuard>,
+    pub lookup_limiter: Arc<Limiter>,
+    /// Login attempts per client address and per username (argon2id is expensive).
+    pub login_ip_limiter: Arc<Limiter>,
+    pub login_user_limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
+    /// The ceremony screens' "log grew" signal and shared counts.
+    pub live: Arc<Live>,
+}

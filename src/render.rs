@@ -1,0 +1,5 @@
+//! What ikrar draws for people to keep or print: the receipt PDF, its QR code, and the
+//! printable QR slips that hand out signing links.
+
+pub mod pdf;
+pub mod qr;

@@ -1,0 +1,8 @@
+//! The use cases, by feature. The three ways in (HTTP API, admin pages, CLI) parse their
+//! input, call one of these and translate the answer; every rule they apply lives here or in
+//! `domain`, and each use case writes its own audit event.
+
+pub mod demo;
+pub mod live;
+pub mod offline;
+pub mod ops;
