@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use ikrar::formats::export::{self, Compliance, UnsignedRow};
+use ikrar::domain::compliance::{Compliance, DirectCount, roll_up};
+use ikrar::formats::export::{self, UnsignedRow};
 
 const ROWS: usize = 1_000_000;
 
@@ -17,18 +18,24 @@ fn report() -> Compliance {
     let mut direct = Vec::new();
     for opd in 0..40i64 {
         let id = 1000 + opd;
-        direct.push((id, format!("Dinas Nomor {opd}"), None, 100, 60));
+        direct.push(DirectCount {
+            id,
+            name: format!("Dinas Nomor {opd}"),
+            parent_id: None,
+            target: 100,
+            signed: 60,
+        });
         for sub in 0..5i64 {
-            direct.push((
-                id * 10 + sub,
-                format!("Bidang {sub} Dinas Nomor {opd}"),
-                Some(id),
-                5_000,
-                2_000,
-            ));
+            direct.push(DirectCount {
+                id: id * 10 + sub,
+                name: format!("Bidang {sub} Dinas Nomor {opd}"),
+                parent_id: Some(id),
+                target: 5_000,
+                signed: 2_000,
+            });
         }
     }
-    let units = export::roll_up(&direct);
+    let units = roll_up(&direct);
     Compliance {
         campaign_id: 17,
         campaign_title: "Ikrar Netralitas ASN \u{2014} HUT Korpri ke-53".to_owned(),

@@ -13,14 +13,18 @@ use crate::cli::args::{
     CampaignCommand, Cli, Command, ExportCommand, InstansiCommand, InvitationsArgs, KeygenArgs,
     RosterCommand, ServeArgs, TemplateCommand, TokenCommand, UserCommand,
 };
-use crate::domain::instansi::{TimeZone, parse_code};
+use crate::domain::account::Role;
 use crate::domain::public_url::PublicUrl;
 use crate::domain::template::Template;
-use crate::domain::text;
 use crate::keys;
-use crate::service::ops::{self, OpsError};
-use crate::startup::{self, Settings, template_row};
-use crate::store::{self, NewInstansi, Store};
+use crate::service::ServiceError;
+use crate::service::audit::now;
+use crate::service::campaign::{self, CampaignInput};
+use crate::service::compliance::{self, ExportFormat};
+use crate::service::roster::{self, ImportOptions};
+use crate::service::{account, instansi, invitation};
+use crate::startup::{self, Settings};
+use crate::store::{self, Store};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ikrar.db";
 pub const DEMO_DATABASE_URL: &str = "sqlite://ikrar-demo.db";
@@ -55,7 +59,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open(&url).await?;
             match command {
                 Command::Migrate => {
-                    startup::ensure_builtin_templates(store.as_ref()).await?;
+                    instansi::ensure_builtin_templates(store.as_ref()).await?;
                     eprintln!("Migrasi selesai ({}).", store.engine());
                     Ok(())
                 }
@@ -117,7 +121,7 @@ async fn open(url: &str) -> Result<Arc<dyn Store>> {
         .await
         .with_context(|| format!("membuka basis data {}", redact(url)))?;
     store.migrate().await.context("menjalankan migrasi")?;
-    startup::ensure_builtin_templates(store.as_ref()).await?;
+    instansi::ensure_builtin_templates(store.as_ref()).await?;
     Ok(store)
 }
 
@@ -132,9 +136,8 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
+/// The audit trail's actor for everything done from the command line.
+const ACTOR: &str = "cli";
 
 fn keygen(args: &KeygenArgs) -> Result<()> {
     let url = PublicUrl::parse(&args.public_url).map_err(|e| anyhow!(e.message))?;
@@ -152,45 +155,9 @@ async fn add_instansi(
     place: &str,
     tz: &str,
 ) -> Result<()> {
-    let code = parse_code(code).map_err(|e| anyhow!(e.message))?;
-    let name = text::clean(name, "name").map_err(|e| anyhow!(e.message))?;
-    let place = text::clean(place, "place").map_err(|e| anyhow!(e.message))?;
-    if name.is_empty() || place.is_empty() {
-        bail!("--name dan --place tidak boleh kosong");
-    }
-    let tz = TimeZone::parse(tz).map_err(|e| anyhow!(e.message))?;
-    let id = store
-        .add_instansi(
-            &NewInstansi {
-                code: code.clone(),
-                name,
-                place,
-                tz: tz.name().to_string(),
-            },
-            now(),
-        )
-        .await
-        .map_err(|e| match e {
-            store::StoreError::Conflict(_) => anyhow!("instansi dengan kode '{code}' sudah ada"),
-            other => other.into(),
-        })?;
-    store
-        .audit(
-            Some(id),
-            "cli",
-            "instansi.add",
-            &format!("instansi {code} ditambahkan"),
-            now(),
-        )
-        .await?;
+    let id = instansi::add(store, code, name, place, tz, ACTOR).await?;
     println!("{id}");
     Ok(())
-}
-
-async fn instansi(store: &dyn Store, code: &str) -> Result<store::Instansi> {
-    store.instansi_by_code(code).await?.ok_or_else(|| {
-        anyhow!("instansi '{code}' tidak ditemukan (tambahkan dengan `ikrar instansi add`)")
-    })
 }
 
 async fn import(
@@ -200,50 +167,47 @@ async fn import(
     dry_run: bool,
     deactivate_missing: bool,
 ) -> Result<()> {
-    let inst = instansi(store, code).await?;
-    let rows = match crate::formats::roster_file::read_path(file, true) {
-        Ok(rows) => rows,
-        Err(OpsError::Rows(errors)) => {
+    let inst = instansi::by_code(store, code).await?;
+    let outcome = roster::import(
+        store,
+        inst.id,
+        roster::Source::Path {
+            path: file.to_path_buf(),
+            progress: true,
+        },
+        ImportOptions {
+            dry_run,
+            deactivate_missing,
+        },
+        ACTOR,
+    )
+    .await;
+    match outcome {
+        Ok(outcome) => {
+            eprintln!("{}.", outcome.message());
+            Ok(())
+        }
+        Err(ServiceError::Rows(errors)) => {
             for e in &errors {
                 eprintln!(
                     "baris {}, kolom {}: {} [{}]",
                     e.line, e.column, e.message, e.code
                 );
             }
-            ops::record_rejection(store, inst.id, "cli", errors.len()).await?;
             bail!(
                 "{} baris bermasalah; tidak ada data yang diimpor. Perbaiki baris di atas lalu impor ulang.",
                 errors.len()
             );
         }
-        Err(e) => return Err(e.into()),
-    };
-    if dry_run {
-        eprintln!(
-            "Pemeriksaan selesai: {} baris sah; tidak ada yang diimpor (--dry-run).",
-            rows.len()
-        );
-        return Ok(());
+        Err(e) => Err(e.into()),
     }
-    let s = ops::import_roster(store, inst.id, &rows, deactivate_missing, "cli").await?;
-    eprintln!("{}.", ops::import_summary(rows.len(), &s));
-    Ok(())
 }
 
 async fn add_template(store: &dyn Store, file: &Path) -> Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("membaca {}", file.display()))?;
     let t = Template::from_toml(&text).map_err(|e| anyhow!("{}: {}", file.display(), e.message))?;
-    let number = store.add_template(&template_row(&t), now()).await?;
-    store
-        .audit(
-            None,
-            "cli",
-            "template.add",
-            &format!("{} nomor {number}", t.reference()),
-            now(),
-        )
-        .await?;
+    let number = instansi::add_template(store, &t, ACTOR).await?;
     println!("{number}");
     Ok(())
 }
@@ -261,8 +225,8 @@ async fn campaign(store: &dyn Store, command: CampaignCommand) -> Result<()> {
             no_mark,
             screen,
         } => {
-            let inst = instansi(store, &code).await?;
-            let input = ops::CampaignInput {
+            let inst = instansi::by_code(store, &code).await?;
+            let input = CampaignInput {
                 template,
                 title,
                 place,
@@ -272,31 +236,24 @@ async fn campaign(store: &dyn Store, command: CampaignCommand) -> Result<()> {
                 mark: !no_mark,
                 screen,
             };
-            let id = ops::create_campaign(store, inst.id, &input, "cli").await?;
+            let id = campaign::create(store, inst.id, &input, ACTOR).await?;
             println!("{id}");
             Ok(())
         }
-        CampaignCommand::Close { campaign } => {
-            let c = store
-                .campaign(campaign)
-                .await?
-                .ok_or_else(|| anyhow!("kampanye {campaign} tidak ada"))?;
-            if ops::close_campaign(store, &c, "cli").await? {
-                eprintln!("Kampanye {campaign} ditutup.");
+        CampaignCommand::Close { campaign: id } => {
+            let c = campaign::by_id(store, id).await?;
+            if campaign::close(store, &c, ACTOR).await? {
+                eprintln!("Kampanye {id} ditutup.");
             } else {
-                eprintln!("Kampanye {campaign} sudah ditutup sebelumnya.");
+                eprintln!("Kampanye {id} sudah ditutup sebelumnya.");
             }
             Ok(())
         }
         CampaignCommand::List { instansi: code } => {
-            let inst = instansi(store, &code).await?;
-            for c in store.campaigns(inst.id).await? {
-                let state = if c.closed_at.is_some() || c.closes_at <= now() {
-                    "ditutup"
-                } else {
-                    "terbuka"
-                };
-                println!("{}\t{}\t{}", c.id, state, c.title);
+            let inst = instansi::by_code(store, &code).await?;
+            let now = now();
+            for c in campaign::list(store, inst.id).await? {
+                println!("{}\t{}\t{}", c.id, c.phase(now).label(), c.title);
             }
             Ok(())
         }
@@ -314,17 +271,14 @@ async fn public_url(store: &dyn Store, flag: Option<&str>) -> Result<PublicUrl> 
 }
 
 async fn invitations(store: &dyn Store, args: &InvitationsArgs) -> Result<()> {
-    let c = store
-        .campaign(args.campaign)
-        .await?
-        .ok_or_else(|| anyhow!("kampanye {} tidak ada", args.campaign))?;
+    let c = campaign::by_id(store, args.campaign).await?;
     let url = public_url(store, args.public_url.as_deref()).await?;
     let issued =
-        ops::issue_invitations(store, &c, args.reissue, args.nip.as_deref(), &url, "cli").await?;
-    std::fs::write(&args.out, ops::invitations_csv(&issued)?)
+        invitation::issue(store, &c, args.reissue, args.nip.as_deref(), &url, ACTOR).await?;
+    std::fs::write(&args.out, invitation::csv(&issued)?)
         .with_context(|| format!("menulis {}", args.out.display()))?;
     if let Some(slips) = &args.slips {
-        let pdf = ops::slips_pdf(store, &c, &issued).await?;
+        let pdf = invitation::slips_pdf(store, &c, &issued).await?;
         std::fs::write(slips, pdf).with_context(|| format!("menulis {}", slips.display()))?;
         eprintln!("Slip QR untuk dicetak: {}", slips.display());
     }
@@ -348,18 +302,15 @@ async fn invitations(store: &dyn Store, args: &InvitationsArgs) -> Result<()> {
 }
 
 async fn add_user(store: &dyn Store, code: Option<&str>, username: &str, role: &str) -> Result<()> {
-    use crate::domain::account::{Role, check_password_strength, hash_password, parse_username};
     let role = Role::parse(role).map_err(|e| anyhow!(e.message))?;
-    let username = parse_username(username).map_err(|e| anyhow!(e.message))?;
-    let instansi_id = match (role.per_instansi(), code) {
-        (true, Some(code)) => Some(instansi(store, code).await?.id),
-        (true, None) => bail!("peran {} perlu --instansi", role.as_str()),
-        (false, Some(_)) => bail!(
-            "peran {} berlaku untuk seluruh deployment: tanpa --instansi",
-            role.as_str()
-        ),
-        (false, None) => None,
+    let instansi_id = match code {
+        Some(code) => Some(instansi::by_code(store, code).await?.id),
+        None => None,
     };
+    if role.per_instansi() != instansi_id.is_some() {
+        // Say what is wrong before asking for a password.
+        account::check_scope(role, instansi_id)?;
+    }
     let password = match std::env::var("IKRAR_PASSWORD") {
         Ok(p) => p,
         Err(_) => {
@@ -370,81 +321,31 @@ async fn add_user(store: &dyn Store, code: Option<&str>, username: &str, role: &
             p
         }
     };
-    check_password_strength(&password).map_err(|e| anyhow!(e.message))?;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await?;
-    let id = store
-        .add_user(instansi_id, &username, role.as_str(), &hash, now())
-        .await
-        .map_err(|e| match e {
-            store::StoreError::Conflict(_) => anyhow!("nama pengguna '{username}' sudah dipakai"),
-            other => other.into(),
-        })?;
-    store
-        .audit(
-            instansi_id,
-            "cli",
-            "user.add",
-            &format!("akun {username} ({}) dibuat", role.as_str()),
-            now(),
-        )
-        .await?;
-    eprintln!("Akun {username} ({}) dibuat.", role.as_str());
+    let id = account::add_user(store, instansi_id, username, role, password, ACTOR).await?;
+    eprintln!("Akun {} ({}) dibuat.", username.trim(), role.as_str());
     println!("{id}");
     Ok(())
 }
 
 async fn create_token(store: &dyn Store, code: Option<&str>, username: &str) -> Result<()> {
-    let user = store
-        .user_by_username(username)
-        .await?
-        .ok_or_else(|| anyhow!("akun '{username}' tidak ada"))?;
-    if let Some(code) = code {
-        let inst = instansi(store, code).await?;
-        if user.instansi_id != Some(inst.id) {
-            bail!("akun '{username}' bukan milik instansi {code}");
-        }
-    }
-    let token = format!("ikr_{}", crate::http::auth::random_token(32));
-    store
-        .add_api_token(
-            user.id,
-            &crate::domain::statement::sha256(token.as_bytes()),
-            now(),
-        )
-        .await?;
-    store
-        .audit(
-            user.instansi_id,
-            "cli",
-            "token.create",
-            &format!("token API untuk {username}"),
-            now(),
-        )
-        .await?;
+    let instansi_id = match code {
+        Some(code) => Some(instansi::by_code(store, code).await?.id),
+        None => None,
+    };
+    let token = account::create_token(store, username, instansi_id, ACTOR).await?;
     println!("{token}");
     Ok(())
 }
 
 async fn export_compliance(store: &dyn Store, id: i64, format: &str, out: &Path) -> Result<()> {
-    let c = store
-        .campaign(id)
-        .await?
-        .ok_or_else(|| anyhow!("kampanye {id} tidak ada"))?;
-    let bytes = match format {
-        "csv" => crate::formats::export::to_csv(&ops::compliance(store, &c).await?).into_bytes(),
-        "xlsx" => ops::compliance_xlsx(store, &c).await?,
+    let c = campaign::by_id(store, id).await?;
+    let format = match format {
+        "csv" => ExportFormat::Csv,
+        "xlsx" => ExportFormat::Xlsx,
         other => bail!("--format {other}: gunakan csv atau xlsx"),
     };
+    let bytes = compliance::export(store, &c, format, ACTOR).await?;
     std::fs::write(out, bytes).with_context(|| format!("menulis {}", out.display()))?;
-    store
-        .audit(
-            Some(c.instansi_id),
-            "cli",
-            "export.compliance",
-            &format!("ekspor kepatuhan kampanye {id} ({format})"),
-            now(),
-        )
-        .await?;
     eprintln!(
         "Ekspor kepatuhan kampanye {id} ditulis ke {}.",
         out.display()

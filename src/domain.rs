@@ -1,6 +1,8 @@
 //! Pure domain types and rules. No axum, no sqlx: everything here can be tested alone.
 
 pub mod account;
+pub mod campaign;
+pub mod compliance;
 pub mod error;
 pub mod instansi;
 pub mod mark;

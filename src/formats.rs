@@ -2,4 +2,4 @@
 //! reports HR downloads (CSV, XLSX).
 
 pub mod export;
-pub mod roster_file;
+pub mod roster;

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod download;
 pub mod error;
 pub mod extract;
 pub mod pages;
@@ -53,8 +54,8 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{token}/lapor", post(signing::report))
         .route("/static/sign.js", get(meta::script))
         .route("/api/v1/verify/{record}", get(verify::verify_json))
-        .route("/v/{record}", get(verify::verify_page))
-        .route("/V/{record}", get(verify::verify_page))
+        .route("/v/{record}", get(pages::verify::verify_page))
+        .route("/V/{record}", get(pages::verify::verify_page))
         .route("/api/v1/lookup", get(lookup::lookup))
         .route("/api/v1/keys", get(meta::keys))
         .route("/api/v1/templates", get(meta::templates))

@@ -142,6 +142,20 @@ fn write_file(path: &Path, contents: &[u8], secret: bool, force: bool) -> Result
     file.sync_all().map_err(io)
 }
 
+/// The time a published key may sign: from `not_before` to `not_after` (inclusive), or
+/// open-ended. A record counts as signed by a key only if its sequencing time lies inside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyWindow {
+    pub not_before: i64,
+    pub not_after: Option<i64>,
+}
+
+impl KeyWindow {
+    pub fn covers(&self, at: i64) -> bool {
+        self.not_before <= at && self.not_after.is_none_or(|end| at <= end)
+    }
+}
+
 /// A signing key with its signed-note name and key id. Debug must not print the secret.
 #[derive(Clone)]
 pub struct NamedKey {
@@ -462,5 +476,21 @@ MCowBQYDK2VwAyEAAV+mCnnl5I3v30ZiTiAds+5Agz5B10J0FEQaLWSn3YA=
         assert!(shown.contains("ikrar.example/log"));
         assert!(!shown.contains(&hex::encode(secret)));
         assert!(!shown.contains("SigningKey"));
+    }
+
+    #[test]
+    fn key_window_covers_its_bounds_inclusively() {
+        let w = KeyWindow {
+            not_before: 10,
+            not_after: Some(20),
+        };
+        assert!(!w.covers(9));
+        assert!(w.covers(10) && w.covers(20));
+        assert!(!w.covers(21));
+        let open = KeyWindow {
+            not_before: 10,
+            not_after: None,
+        };
+        assert!(open.covers(i64::MAX));
     }
 }

@@ -2,7 +2,18 @@
 //! input, call one of these and translate the answer; every rule they apply lives here or in
 //! `domain`, and each use case writes its own audit event.
 
+pub mod account;
+pub mod audit;
+pub mod campaign;
+pub mod compliance;
 pub mod demo;
+pub mod error;
+pub mod instansi;
+pub mod invitation;
 pub mod live;
 pub mod offline;
-pub mod ops;
+pub mod pledge;
+pub mod roster;
+pub mod verification;
+
+pub use error::{ServiceError, ServiceResult};

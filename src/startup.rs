@@ -10,11 +10,11 @@ use ed25519_dalek::SigningKey;
 use governor::{Quota, RateLimiter};
 
 use crate::domain::public_url::PublicUrl;
-use crate::domain::template::{self, Template};
 use crate::http::state::AppState;
 use crate::keys::NamedKey;
+use crate::service::ServiceError;
 use crate::service::live::Live;
-use crate::store::{KeyRow, Store, StoreError, TemplateRow};
+use crate::store::{KeyRow, Store, StoreError};
 use crate::tlog::sequencer::{Keys, RollbackGuard, Sequencer};
 
 /// Everything `serve` needs, already read from files and flags.
@@ -29,6 +29,8 @@ pub struct Settings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error(transparent)]
+    Service(#[from] ServiceError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -78,7 +80,7 @@ pub async fn build_state(
             })
             .await?;
     }
-    ensure_builtin_templates(store.as_ref()).await?;
+    crate::service::instansi::ensure_builtin_templates(store.as_ref()).await?;
 
     let guard = match settings.checkpoint_file {
         Some(path) => RollbackGuard::open(path)?,
@@ -92,7 +94,7 @@ pub async fn build_state(
     let keys = Arc::new(keys);
     let live = Arc::new(Live::new(head.size));
     live.log
-        .spawn_poller(store.clone(), crate::service::live::POLL_EVERY);
+        .spawn_poller(store.clone(), crate::tlog::signal::POLL_EVERY);
     let sequencer = Sequencer::spawn(store.clone(), keys.clone(), guard.clone(), live.log.clone());
     let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
     let state = AppState {
@@ -140,37 +142,4 @@ fn spawn_limiter_cleanup(state: &AppState) {
             c.retain_recent();
         }
     });
-}
-
-/// The shipped templates are numbers 1 and 2 in every deployment.
-pub async fn ensure_builtin_templates(store: &dyn Store) -> Result<(), StoreError> {
-    let now = chrono::Utc::now().timestamp();
-    for t in template::builtin() {
-        store.add_template(&template_row(&t), now).await?;
-    }
-    Ok(())
-}
-
-pub fn template_row(t: &Template) -> TemplateRow {
-    TemplateRow {
-        number: 0,
-        code: t.code.clone(),
-        version: i64::from(t.version),
-        title: t.title.clone(),
-        body: serde_json::json!({
-            "code": t.code,
-            "version": t.version,
-            "title": t.title,
-            "preamble": t.preamble,
-            "points": t.points,
-            "closing": t.closing,
-        })
-        .to_string(),
-        sha256: t.sha256().to_vec(),
-    }
-}
-
-pub fn template_from_row(row: &TemplateRow) -> Result<Template, StoreError> {
-    serde_json::from_str(&row.body)
-        .map_err(|e| StoreError::Corrupt(format!("template {}: {e}", row.number)))
 }

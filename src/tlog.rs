@@ -5,3 +5,4 @@ pub mod merkle;
 pub mod note;
 pub mod record;
 pub mod sequencer;
+pub mod signal;

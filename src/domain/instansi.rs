@@ -56,6 +56,14 @@ impl TimeZone {
     }
 }
 
+/// Today in Indonesia's latest zone (WIT): a NIP appointed "today" anywhere in Indonesia is
+/// valid.
+pub fn today_in_indonesia() -> chrono::NaiveDate {
+    Utc::now()
+        .with_timezone(&TimeZone::Jayapura.offset())
+        .date_naive()
+}
+
 /// An instansi code: lowercase letters, digits and `-`, 2 to 40 characters (`surakarta`).
 pub fn parse_code(s: &str) -> Result<String, ValidationError> {
     let ok = (2..=40).contains(&s.len())

@@ -116,6 +116,28 @@ fn excel_error() -> ValidationError {
     )
 }
 
+/// Spaces, dots and dashes are how people group a NIP (`19850330 201001 1 001`); SPEC 2
+/// strips them on input.
+fn strip_separators(input: &str) -> String {
+    input
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '.' | '-'))
+        .collect()
+}
+
+/// The one normalisation of an identifier that a person typed or a file holds, for every
+/// way in (import, `invitations --nip`, revoke, lookup): a NIP written with separators
+/// becomes its 18 digits; anything else, such as a non-ASN staff number (which may hold
+/// `-`), is kept as written, trimmed. Validation is [`StaffId::parse`]'s job.
+pub fn normalize_identifier(input: &str) -> String {
+    let digits = strip_separators(input);
+    if digits.len() == 18 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits
+    } else {
+        input.trim().to_string()
+    }
+}
+
 impl Nip {
     /// Strips spaces, dots and dashes, then checks SPEC 2 in this order, each failure its
     /// own code (field `nip`): `nip_excel_number`, `nip_not_digits`, `nip_length`,
@@ -126,10 +148,7 @@ impl Nip {
         if looks_like_excel_number(input) {
             return Err(excel_error());
         }
-        let digits: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace() && !matches!(c, '.' | '-'))
-            .collect();
+        let digits = strip_separators(input);
         if digits.is_empty() {
             return Err(err(
                 "nip_length",
@@ -723,5 +742,22 @@ mod tests {
                 prop_assert!(n.as_str().chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/'));
             }
         }
+    }
+    #[test]
+    fn normalize_identifier_strips_nip_separators_only() {
+        for written in [
+            "198503302010011001",
+            " 19850330 201001 1 001 ",
+            "19850330.201001.1.001",
+            "19850330-201001-1-001",
+        ] {
+            assert_eq!(
+                normalize_identifier(written),
+                "198503302010011001",
+                "{written}"
+            );
+        }
+        assert_eq!(normalize_identifier(" HON-2024/017 "), "HON-2024/017");
+        assert_eq!(normalize_identifier("12-34"), "12-34");
     }
 }

@@ -10,6 +10,13 @@ pub struct NewToken {
     pub hash: [u8; 32],
 }
 
+/// `bytes` random bytes as base32: session ids, CSRF tokens, API tokens.
+pub fn random(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b).expect("the operating system's random source is available");
+    BASE32_NOPAD.encode(&b)
+}
+
 pub fn mint() -> NewToken {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("the operating system's random source is available");

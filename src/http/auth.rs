@@ -8,19 +8,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use data_encoding::BASE32_NOPAD;
 use governor::clock::{Clock, DefaultClock};
 use serde::Deserialize;
 
-use crate::domain::account::{Role, decoy_hash, verify_password};
-use crate::domain::statement::sha256;
+use crate::domain::account::Role;
+use crate::domain::token;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{ClientAddr, rate_key};
 use crate::http::state::AppState;
+use crate::service::account;
 
 pub const SESSION_COOKIE: &str = "ikrar_session";
 const LOGIN_CSRF_COOKIE: &str = "ikrar_login_csrf";
-const SESSION_HOURS: i64 = 12;
 
 /// An authenticated HR, admin, auditor or operator.
 #[derive(Clone, Debug)]
@@ -84,52 +83,31 @@ fn unauthorized() -> AppError {
     )
 }
 
-pub fn random_token(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    getrandom::fill(&mut b).expect("the operating system's random source is available");
-    BASE32_NOPAD.encode(&b)
-}
-
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let store = state.store.as_ref();
+        let account = if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = value
                 .to_str()
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::trim)
                 .ok_or_else(unauthorized)?;
-            let user = state
-                .store
-                .user_by_api_token(&sha256(token.as_bytes()))
-                .await?
-                .ok_or_else(unauthorized)?;
-            return Ok(Caller {
-                user_id: user.id,
-                username: user.username,
-                role: Role::parse(&user.role).map_err(|e| AppError::internal(e.message))?,
-                instansi_id: user.instansi_id,
-                csrf: None,
-            });
-        }
-        let jar = CookieJar::from_headers(&parts.headers);
-        let cookie = jar.get(SESSION_COOKIE).ok_or_else(unauthorized)?;
-        let row = state
-            .store
-            .session(
-                &sha256(cookie.value().as_bytes()),
-                chrono::Utc::now().timestamp(),
-            )
-            .await?
-            .ok_or_else(unauthorized)?;
+            account::by_api_token(store, token).await?
+        } else {
+            let jar = CookieJar::from_headers(&parts.headers);
+            let cookie = jar.get(SESSION_COOKIE).ok_or_else(unauthorized)?;
+            account::by_session(store, cookie.value()).await?
+        };
+        let a = account.ok_or_else(unauthorized)?;
         Ok(Caller {
-            user_id: row.id,
-            username: row.username,
-            role: Role::parse(&row.role).map_err(|e| AppError::internal(e.message))?,
-            instansi_id: row.instansi_id,
-            csrf: Some(row.csrf),
+            user_id: a.user_id,
+            username: a.username,
+            role: a.role,
+            instansi_id: a.instansi_id,
+            csrf: a.csrf,
         })
     }
 }
@@ -186,9 +164,9 @@ struct LoginPage {
 }
 
 pub async fn login_page(jar: CookieJar) -> Response {
-    let csrf = random_token(16);
+    let csrf = token::random(16);
     let jar = jar.add(cookie(LOGIN_CSRF_COOKIE, csrf.clone(), "/admin"));
-    let page = crate::http::pages::signing::html(StatusCode::OK, LoginPage { csrf, error: None });
+    let page = crate::http::pages::html(StatusCode::OK, LoginPage { csrf, error: None });
     (jar, no_store(page)).into_response()
 }
 
@@ -232,9 +210,9 @@ pub async fn login(
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Response {
     let fail = |status: StatusCode, msg: &str, jar: CookieJar| {
-        let csrf = random_token(16);
+        let csrf = token::random(16);
         let jar = jar.add(cookie(LOGIN_CSRF_COOKIE, csrf.clone(), "/admin"));
-        let page = crate::http::pages::signing::html(
+        let page = crate::http::pages::html(
             status,
             LoginPage {
                 csrf,
@@ -260,54 +238,20 @@ pub async fn login(
         }
         return res;
     }
-    let user = match state.store.user_by_username(&username).await {
-        Ok(u) => u,
-        Err(e) => return crate::http::pages::signing::page_error(e.into()),
+    let session = match account::login(state.store.as_ref(), &username, form.password).await {
+        Ok(Some(session)) => session,
+        Ok(None) => {
+            return fail(
+                StatusCode::UNAUTHORIZED,
+                "Nama pengguna atau kata sandi salah.",
+                jar,
+            );
+        }
+        Err(e) => return crate::http::pages::page_error(e.into()),
     };
-    let password = form.password;
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| decoy_hash().to_string());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
-    let Some(user) = user.filter(|_| ok) else {
-        return fail(
-            StatusCode::UNAUTHORIZED,
-            "Nama pengguna atau kata sandi salah.",
-            jar,
-        );
-    };
-    let session = random_token(32);
-    let csrf = random_token(16);
-    let now = chrono::Utc::now().timestamp();
-    let created = state
-        .store
-        .create_session(
-            &sha256(session.as_bytes()),
-            user.id,
-            &csrf,
-            now,
-            now + SESSION_HOURS * 3600,
-        )
-        .await;
-    if let Err(e) = created {
-        return crate::http::pages::signing::page_error(e.into());
-    }
-    let _ = state
-        .store
-        .audit(
-            user.instansi_id,
-            &format!("user:{}", user.username),
-            "login",
-            "masuk ke halaman admin",
-            now,
-        )
-        .await;
     let jar = jar
         .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/admin"))
-        .add(cookie(SESSION_COOKIE, session, "/"));
+        .add(cookie(SESSION_COOKIE, session.id, "/"));
     (jar, Redirect::to("/admin")).into_response()
 }
 
@@ -324,13 +268,12 @@ pub async fn logout(
     axum::Form(form): axum::Form<CsrfForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&caller, &form.csrf) {
-        return crate::http::pages::signing::page_error(e);
+        return crate::http::pages::page_error(e);
     }
-    if let Some(c) = jar.get(SESSION_COOKIE) {
-        let _ = state
-            .store
-            .delete_session(&sha256(c.value().as_bytes()))
-            .await;
+    if let Some(c) = jar.get(SESSION_COOKIE)
+        && let Err(e) = account::logout(state.store.as_ref(), c.value()).await
+    {
+        tracing::warn!(error = %e, "ending a session failed");
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     (jar, Redirect::to("/admin/login")).into_response()
@@ -343,4 +286,21 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .to_str()
         .ok()?
         .strip_prefix("Bearer ")
+}
+
+/// The instansi's time zone, for showing its times.
+pub async fn tz_of(
+    state: &AppState,
+    instansi_id: i64,
+) -> AppResult<crate::domain::instansi::TimeZone> {
+    Ok(crate::service::instansi::time_zone(state.store.as_ref(), instansi_id).await?)
+}
+
+/// A campaign of the caller's instansi, or 404.
+pub async fn owned_campaign(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> AppResult<crate::store::CampaignRow> {
+    Ok(crate::service::campaign::owned(state.store.as_ref(), caller.instansi()?, id).await?)
 }

@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::domain::ValidationError;
+use crate::service::ServiceError;
+use crate::service::error::RefusalKind;
 use crate::store::StoreError;
 use crate::tlog::sequencer::SequencerError;
 
@@ -64,6 +66,7 @@ impl AppError {
         }
     }
 
+    /// Logs the error with its chain of sources, and answers with nothing internal.
     pub fn internal(e: impl std::fmt::Display) -> AppError {
         tracing::error!(error = %e, "internal error");
         AppError::new(
@@ -86,7 +89,13 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => {
                 AppError::not_found("not_found", "Data yang diminta tidak ditemukan.")
             }
-            other => AppError::internal(other),
+            // Two requests raced to create the same thing: the later one learns it exists.
+            StoreError::Conflict(_) => AppError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Data ini sudah ada atau baru saja diubah. Muat ulang lalu coba lagi.",
+            ),
+            other => AppError::internal(&other),
         }
     }
 }
@@ -103,17 +112,29 @@ impl From<Arc<SequencerError>> for AppError {
                      (kemungkinan cadangan lama dipulihkan). Hubungi operator.",
                 )
             }
-            _ => AppError::internal(e),
+            _ => AppError::internal(e.as_ref()),
         }
     }
 }
 
-impl From<crate::service::ops::OpsError> for AppError {
-    fn from(e: crate::service::ops::OpsError) -> AppError {
-        use crate::service::ops::OpsError;
+impl From<RefusalKind> for StatusCode {
+    fn from(kind: RefusalKind) -> StatusCode {
+        match kind {
+            RefusalKind::NotFound => StatusCode::NOT_FOUND,
+            RefusalKind::Gone => StatusCode::GONE,
+            RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+            RefusalKind::Conflict => StatusCode::CONFLICT,
+            RefusalKind::Malformed => StatusCode::BAD_REQUEST,
+            RefusalKind::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> AppError {
         match e {
-            OpsError::Invalid(v) => v.into(),
-            OpsError::Rows(rows) => {
+            ServiceError::Invalid(v) => v.into(),
+            ServiceError::Rows(rows) => {
                 let message = format!(
                     "{} baris bermasalah; tidak ada data yang diimpor. Perbaiki lalu unggah ulang.",
                     rows.len()
@@ -129,9 +150,17 @@ impl From<crate::service::ops::OpsError> for AppError {
                     ..AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "roster_invalid", message)
                 }
             }
-            OpsError::NotFound(m) => AppError::not_found("not_found", m),
-            OpsError::Store(s) => s.into(),
-            OpsError::Internal(m) => AppError::internal(m),
+            ServiceError::Refused(r) => AppError {
+                field: r.field,
+                retry_after: match r.kind {
+                    RefusalKind::TooMany { retry_after } => Some(retry_after.max(1)),
+                    _ => None,
+                },
+                ..AppError::new(r.kind.into(), r.code, r.message)
+            },
+            ServiceError::Store(s) => s.into(),
+            ServiceError::Sequencer(s) => s.into(),
+            internal @ ServiceError::Internal { .. } => AppError::internal(&internal),
         }
     }
 }

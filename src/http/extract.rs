@@ -125,6 +125,15 @@ pub fn rate_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The signer's evidence from the request: client address and user agent (never public).
+pub fn evidence(client: std::net::IpAddr, headers: &HeaderMap) -> (Option<String>, Option<String>) {
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| crate::domain::text::cut_utf8(s, 512).to_string());
+    (Some(client.to_string()), user_agent)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use governor::DefaultKeyedRateLimiter;
+use governor::clock::{Clock, DefaultClock};
+
+use crate::http::error::AppError;
+use crate::http::extract::rate_key;
 
 use crate::domain::public_url::PublicUrl;
 use crate::service::live::Live;
@@ -26,4 +30,16 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<IpAddr>>,
     /// The ceremony screens' "log grew" signal and shared counts.
     pub live: Arc<Live>,
+}
+
+impl AppState {
+    /// Counts one NIP lookup against the client's address (IPv6 per /64); 429 when over.
+    pub fn check_lookup_limit(&self, client: IpAddr) -> Result<(), AppError> {
+        self.lookup_limiter
+            .check_key(&rate_key(client))
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                AppError::rate_limited(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+            })
+    }
 }

@@ -6,73 +6,16 @@
 //! one per viewer.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::formats::export::Compliance;
-use crate::service::ops::{self, OpsError};
+use crate::domain::compliance::Compliance;
+use crate::service::ServiceResult;
+use crate::service::compliance;
 use crate::store::{CampaignRow, Store};
-
-/// How often the shared task reads the log head while anyone is watching.
-pub const POLL_EVERY: Duration = Duration::from_secs(2);
-
-/// The size of the log as last seen by this process; only ever grows.
-#[derive(Clone, Debug)]
-pub struct LogSignal(Arc<watch::Sender<u64>>);
-
-impl LogSignal {
-    pub fn new(size: u64) -> LogSignal {
-        LogSignal(Arc::new(watch::channel(size).0))
-    }
-
-    /// Records that the log holds at least `size` entries; wakes watchers only if it grew.
-    pub fn grew_to(&self, size: u64) {
-        self.0.send_if_modified(|known| {
-            if size > *known {
-                *known = size;
-                true
-            } else {
-                false
-            }
-        });
-    }
-
-    pub fn size(&self) -> u64 {
-        *self.0.borrow()
-    }
-
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.0.subscribe()
-    }
-
-    /// Starts the shared poller: while anyone is subscribed, reads the log head every
-    /// `every`. It ends once every handle of this signal is gone.
-    pub fn spawn_poller(&self, store: Arc<dyn Store>, every: Duration) {
-        let weak: Weak<watch::Sender<u64>> = Arc::downgrade(&self.0);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let Some(sender) = weak.upgrade() else {
-                    return;
-                };
-                if sender.receiver_count() == 0 {
-                    continue;
-                }
-                match store.log_head().await {
-                    Ok(head) => LogSignal(sender).grew_to(head.size),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "reading the log head for live counts failed")
-                    }
-                }
-            }
-        });
-    }
-}
+use crate::tlog::signal::LogSignal;
 
 /// What the ceremony screen shows: counts only, never names or NIPs (SPEC 6).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -133,7 +76,7 @@ impl ScreenCache {
         store: &dyn Store,
         campaign: &CampaignRow,
         log_size: u64,
-    ) -> Result<Arc<ScreenCounts>, OpsError> {
+    ) -> ServiceResult<Arc<ScreenCounts>> {
         let slot = self
             .slots
             .lock()
@@ -146,7 +89,7 @@ impl ScreenCache {
         if let Some(c) = cached.as_ref().filter(|c| c.log_size >= log_size) {
             return Ok(c.counts.clone());
         }
-        let report = ops::compliance(store, campaign).await?;
+        let report = compliance::report(store, campaign).await?;
         let counts = Arc::new(ScreenCounts::from_report(&report));
         *cached = Some(Cached {
             log_size,
@@ -197,7 +140,8 @@ pub async fn closed(closing: &mut watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::export::UnitCompliance;
+    use crate::domain::compliance::UnitCompliance;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn signal_wakes_watchers_only_when_the_log_grows() {

@@ -8,6 +8,7 @@ use ed25519_dalek::VerifyingKey;
 use serde::Deserialize;
 
 use crate::domain::statement::Statement;
+use crate::keys::KeyWindow;
 use crate::tlog::merkle::{hash_from_slice, leaf_hash, verify_inclusion};
 use crate::tlog::note::{Checkpoint, Verifier};
 use crate::tlog::record::{Format, Record};
@@ -58,14 +59,13 @@ impl KeySet {
                     "kunci {id} tidak ada di antara kunci yang dipercaya"
                 ))
             })?;
-        let within = |t: &str| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.timestamp());
-        let at = at as i64;
-        if within(&key.not_before).is_ok_and(|nb| at < nb)
-            || key
-                .not_after
-                .as_deref()
-                .is_some_and(|na| within(na).is_ok_and(|na| at > na))
-        {
+        let unix = |t: &str| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.timestamp());
+        let window = KeyWindow {
+            // An unreadable bound does not narrow the window, as before.
+            not_before: unix(&key.not_before).unwrap_or(i64::MIN),
+            not_after: key.not_after.as_deref().and_then(|t| unix(t).ok()),
+        };
+        if !window.covers(at as i64) {
             return Err(invalid(format!(
                 "rekaman dibuat di luar masa berlaku kunci {id}"
             )));

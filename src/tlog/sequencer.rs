@@ -15,11 +15,11 @@ use crate::domain::instansi::TimeZone;
 use crate::domain::mark::{Mark, mark_line_value};
 use crate::domain::statement::StatementDraft;
 use crate::keys::NamedKey;
-use crate::service::live::LogSignal;
 use crate::store::{Append, LogHead, NewPledge, PledgeReceipt, SignContext, Store, StoreError};
 use crate::tlog::merkle::{Frontier, leaf_hash};
 use crate::tlog::note::{self, Checkpoint};
 use crate::tlog::record::{Format, RecordBody, short_hash};
+use crate::tlog::signal::LogSignal;
 
 /// Upper bound of one append; at 5,000 pledges/s a drain holds far fewer.
 const MAX_BATCH: usize = 1024;

@@ -22,17 +22,19 @@ async fn second_instansi(app: &TestApp) -> (i64, i64) {
         )
         .await
         .expect("instansi");
-    let rows =
-        ikrar::service::ops::read_roster(include_str!("../fixtures/siasn-40.csv").as_bytes())
-            .expect("valid");
+    let rows = ikrar::formats::roster::read_csv(
+        include_str!("../fixtures/siasn-40.csv").as_bytes(),
+        ikrar::domain::instansi::today_in_indonesia(),
+    )
+    .expect("valid");
     app.store()
         .import_roster(id, &rows, false, now)
         .await
         .expect("import");
-    let campaign = ikrar::service::ops::create_campaign(
+    let campaign = ikrar::service::campaign::create(
         app.store(),
         id,
-        &ikrar::service::ops::CampaignInput {
+        &ikrar::service::campaign::CampaignInput {
             template: "pakta-integritas@1".into(),
             title: "Pakta Integritas 2026".into(),
             place: "Boyolali".into(),

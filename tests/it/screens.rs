@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use ikrar::domain::roster::RosterReader;
+use ikrar::formats::roster::RosterReader;
 use ikrar::store::{NewCampaign, NewInstansi};
 use serde_json::{Value, json};
 
@@ -28,7 +28,7 @@ async fn session(app: &TestApp, instansi_id: Option<i64>, username: &str) -> Str
         )
         .await
         .expect("user");
-    let value = ikrar::http::auth::random_token(32);
+    let value = ikrar::domain::token::random(32);
     app.store()
         .create_session(
             &ikrar::domain::statement::sha256(value.as_bytes()),

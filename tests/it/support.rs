@@ -19,8 +19,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::SigningKey;
 use http_body_util::BodyExt;
 use ikrar::domain::public_url::PublicUrl;
-use ikrar::domain::roster::RosterReader;
 use ikrar::domain::token;
+use ikrar::formats::roster::RosterReader;
 use ikrar::http::state::AppState;
 use ikrar::startup::{self, Settings};
 use ikrar::store::{self, NewCampaign, NewInstansi, Store};
@@ -94,7 +94,7 @@ impl TestDb {
     pub async fn store(&self) -> Arc<dyn Store> {
         let s = store::connect(&self.url).await.expect("connect");
         s.migrate().await.expect("migrate");
-        startup::ensure_builtin_templates(s.as_ref())
+        ikrar::service::instansi::ensure_builtin_templates(s.as_ref())
             .await
             .expect("templates");
         s
@@ -451,7 +451,7 @@ pub async fn user_with_token(
         )
         .await
         .expect("user");
-    let token = format!("ikr_{}", ikrar::http::auth::random_token(32));
+    let token = format!("ikr_{}", ikrar::domain::token::random(32));
     store
         .add_api_token(
             id,

@@ -5,6 +5,7 @@ use std::time::Instant;
 use calamine::{Data, Reader, Xlsx, open_workbook};
 
 use super::*;
+use crate::domain::compliance::{DirectCount, UnitCompliance, roll_up};
 
 fn unit(id: i64, name: &str, parent: Option<i64>, target: u64, signed: u64) -> UnitCompliance {
     UnitCompliance {
@@ -18,7 +19,7 @@ fn unit(id: i64, name: &str, parent: Option<i64>, target: u64, signed: u64) -> U
 
 /// A pemkot with two levels under it, listed out of order, and a unit whose parent is
 /// not in the list.
-fn direct_counts() -> Vec<(i64, String, Option<i64>, u64, u64)> {
+fn direct_counts() -> Vec<DirectCount> {
     [
         (3, "Puskesmas Sangkrah", Some(2), 20, 10),
         (1, "Pemerintah Kota Surakarta", None, 2, 1),
@@ -28,7 +29,13 @@ fn direct_counts() -> Vec<(i64, String, Option<i64>, u64, u64)> {
         (6, "Bagian Lama", Some(99), 1, 1),
     ]
     .into_iter()
-    .map(|(id, name, parent, t, s)| (id, name.to_owned(), parent, t, s))
+    .map(|(id, name, parent, t, s)| DirectCount {
+        id,
+        name: name.to_owned(),
+        parent_id: parent,
+        target: t,
+        signed: s,
+    })
     .collect()
 }
 
@@ -85,7 +92,13 @@ fn roll_up_counts_each_unit_once_even_on_a_cycle() {
         (3, "C", Some(3), 100, 100),
     ]
     .into_iter()
-    .map(|(id, name, parent, t, s)| (id, name.to_owned(), parent, t, s))
+    .map(|(id, name, parent, t, s)| DirectCount {
+        id,
+        name: name.to_owned(),
+        parent_id: parent,
+        target: t,
+        signed: s,
+    })
     .collect();
     let units = roll_up(&input);
     assert_eq!(units.len(), 3);

@@ -1,5 +1,6 @@
 //! The HR API (bearer tokens or an admin session): roster import, campaigns, invitations and
 //! pledges. Every object is scoped to the caller's instansi: another instansi's answers 404.
+//! Handlers parse, call `service`, and shape JSON; the rules live there.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -9,12 +10,19 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::domain::campaign::Phase;
+use crate::domain::compliance::rate;
 use crate::domain::instansi::TimeZone;
-use crate::http::auth::{Caller, not_found};
+use crate::http::auth::{Caller, owned_campaign, tz_of};
+use crate::http::download::{IssueRequest, issue};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::state::AppState;
-use crate::service::ops::{self, CampaignInput};
+use crate::service::audit::now;
+use crate::service::campaign::{self, CampaignInput};
+use crate::service::compliance::{self, ExportFormat};
+use crate::service::roster::{self, ImportOptions};
+use crate::service::{invitation, pledge};
 use crate::store::CampaignRow;
 
 /// Roster uploads may be large (SPEC 6).
@@ -37,48 +45,32 @@ pub async fn import_roster(
 ) -> AppResult<Json<Value>> {
     caller.must_manage()?;
     let instansi_id = caller.instansi()?;
-    let parsed =
-        tokio::task::spawn_blocking(move || crate::formats::roster_file::read_bytes(&body))
-            .await
-            .map_err(AppError::internal)?;
-    let rows = match parsed {
-        Ok(rows) => rows,
-        Err(e) => {
-            if let ops::OpsError::Rows(rows) = &e {
-                ops::record_rejection(
-                    state.store.as_ref(),
-                    instansi_id,
-                    &caller.actor(),
-                    rows.len(),
-                )
-                .await?;
-            }
-            return Err(e.into());
-        }
-    };
-    if q.dry_run {
-        return Ok(Json(json!({"dry_run": true, "rows": rows.len()})));
-    }
-    let s = ops::import_roster(
+    let outcome = roster::import(
         state.store.as_ref(),
         instansi_id,
-        &rows,
-        q.deactivate_missing,
+        roster::Source::Bytes(body.to_vec()),
+        ImportOptions {
+            dry_run: q.dry_run,
+            deactivate_missing: q.deactivate_missing,
+        },
         &caller.actor(),
     )
     .await?;
-    Ok(Json(json!({
-        "rows": rows.len(),
-        "created": s.created,
-        "updated": s.updated,
-        "deactivated": s.deactivated,
-        "units_created": s.units_created,
-    })))
+    Ok(Json(match outcome.summary {
+        None => json!({"dry_run": true, "rows": outcome.rows}),
+        Some(s) => json!({
+            "rows": outcome.rows,
+            "created": s.created,
+            "updated": s.updated,
+            "deactivated": s.deactivated,
+            "units_created": s.units_created,
+        }),
+    }))
 }
 
 pub fn campaign_json(c: &CampaignRow, tz: TimeZone) -> Value {
     let t = |unix: i64| crate::domain::statement::format_time(tz.at(unix));
-    let now = chrono::Utc::now().timestamp();
+    let phase = c.phase(now());
     json!({
         "id": c.id,
         "title": c.title,
@@ -87,27 +79,12 @@ pub fn campaign_json(c: &CampaignRow, tz: TimeZone) -> Value {
         "opens_at": t(c.opens_at),
         "closes_at": t(c.closes_at),
         "closed_at": c.closed_at.map(t),
-        "open": c.closed_at.is_none() && c.opens_at <= now && now < c.closes_at,
+        "open": phase == Phase::Open,
+        "phase": phase.as_str(),
+        "phase_label": phase.label(),
         "mark": c.mark_enabled,
         "screen": c.screen_enabled,
     })
-}
-
-/// The instansi's time zone, for showing its times.
-pub async fn tz_of(state: &AppState, instansi_id: i64) -> AppResult<TimeZone> {
-    let inst = state
-        .store
-        .instansi_by_id(instansi_id)
-        .await?
-        .ok_or_else(not_found)?;
-    Ok(TimeZone::parse(&inst.tz).unwrap_or(TimeZone::Jakarta))
-}
-
-/// A campaign of the caller's instansi, or 404.
-pub async fn owned_campaign(state: &AppState, caller: &Caller, id: i64) -> AppResult<CampaignRow> {
-    let c = state.store.campaign(id).await?.ok_or_else(not_found)?;
-    caller.owns(c.instansi_id)?;
-    Ok(c)
 }
 
 pub async fn create_campaign(
@@ -117,8 +94,7 @@ pub async fn create_campaign(
 ) -> AppResult<(StatusCode, Json<Value>)> {
     caller.must_manage()?;
     let instansi_id = caller.instansi()?;
-    let id =
-        ops::create_campaign(state.store.as_ref(), instansi_id, &input, &caller.actor()).await?;
+    let id = campaign::create(state.store.as_ref(), instansi_id, &input, &caller.actor()).await?;
     let c = owned_campaign(&state, &caller, id).await?;
     Ok((
         StatusCode::CREATED,
@@ -132,9 +108,7 @@ pub async fn list_campaigns(
 ) -> AppResult<Json<Value>> {
     let instansi_id = caller.instansi()?;
     let tz = tz_of(&state, instansi_id).await?;
-    let list: Vec<Value> = state
-        .store
-        .campaigns(instansi_id)
+    let list: Vec<Value> = campaign::list(state.store.as_ref(), instansi_id)
         .await?
         .iter()
         .map(|c| campaign_json(c, tz))
@@ -158,20 +132,9 @@ pub async fn close_campaign(
 ) -> AppResult<Json<Value>> {
     caller.must_manage()?;
     let c = owned_campaign(&state, &caller, id).await?;
-    ops::close_campaign(state.store.as_ref(), &c, &caller.actor()).await?;
+    campaign::close(state.store.as_ref(), &c, &caller.actor()).await?;
     let c = owned_campaign(&state, &caller, id).await?;
     Ok(Json(campaign_json(&c, tz_of(&state, c.instansi_id).await?)))
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct IssueRequest {
-    #[serde(default)]
-    pub reissue: bool,
-    #[serde(default)]
-    pub nip: Option<String>,
-    /// `csv` (default) or `slips` (a PDF of printable QR slips)
-    #[serde(default)]
-    pub format: Option<String>,
 }
 
 /// `POST /api/v1/campaigns/{id}/invitations`: issues links (shown once) as CSV or QR slips.
@@ -184,61 +147,6 @@ pub async fn issue_invitations(
     caller.must_manage()?;
     let c = owned_campaign(&state, &caller, id).await?;
     issue(&state, &caller, &c, &req).await
-}
-
-pub async fn issue(
-    state: &AppState,
-    caller: &Caller,
-    c: &CampaignRow,
-    req: &IssueRequest,
-) -> AppResult<Response> {
-    let issued = ops::issue_invitations(
-        state.store.as_ref(),
-        c,
-        req.reissue,
-        req.nip.as_deref().filter(|n| !n.trim().is_empty()),
-        &state.public_url,
-        &caller.actor(),
-    )
-    .await?;
-    let no_store = (header::CACHE_CONTROL, "no-store".to_string());
-    match req.format.as_deref().unwrap_or("csv") {
-        "slips" | "pdf" => {
-            let pdf = ops::slips_pdf(state.store.as_ref(), c, &issued).await?;
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "application/pdf".to_string()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"slip-kampanye-{}.pdf\"", c.id),
-                    ),
-                    no_store,
-                ],
-                pdf,
-            )
-                .into_response())
-        }
-        "csv" => {
-            let csv = ops::invitations_csv(&issued).map_err(AppError::internal)?;
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"tautan-kampanye-{}.csv\"", c.id),
-                    ),
-                    no_store,
-                ],
-                csv,
-            )
-                .into_response())
-        }
-        other => Err(AppError::bad_request(
-            "format_unknown",
-            format!("Format '{other}' tidak dikenal; gunakan csv atau slips."),
-        )
-        .field("format")),
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,21 +162,7 @@ pub async fn revoke_invitation(
 ) -> AppResult<Json<Value>> {
     caller.must_manage()?;
     let c = owned_campaign(&state, &caller, id).await?;
-    let now = chrono::Utc::now().timestamp();
-    let n = state
-        .store
-        .revoke_invitation(c.id, req.nip.trim(), now)
-        .await?;
-    state
-        .store
-        .audit(
-            Some(c.instansi_id),
-            &caller.actor(),
-            "invitations.revoke",
-            &format!("tautan {} dicabut pada kampanye {}", req.nip.trim(), c.id),
-            now,
-        )
-        .await?;
+    let n = invitation::revoke(state.store.as_ref(), &c, &req.nip, &caller.actor()).await?;
     Ok(Json(json!({ "revoked": n })))
 }
 
@@ -278,8 +172,7 @@ pub async fn get_pledge(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Value>> {
-    let p = state.store.pledge_by_id(id).await?.ok_or_else(not_found)?;
-    caller.owns(p.instansi_id)?;
+    let p = pledge::view(state.store.as_ref(), caller.instansi()?, id).await?;
     let tz = TimeZone::parse(&p.tz).unwrap_or(TimeZone::Jakarta);
     let t = |unix: i64| crate::domain::statement::format_time(tz.at(unix));
     Ok(Json(json!({
@@ -312,76 +205,18 @@ pub async fn annul_pledge(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<AnnulRequestBody>,
 ) -> AppResult<Json<Value>> {
-    let p = state.store.pledge_by_id(id).await?.ok_or_else(not_found)?;
-    caller.owns(p.instansi_id)?;
-    if !caller.role.can_annul() {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Hanya admin instansi yang dapat membatalkan ikrar.",
-        ));
-    }
-    if !crate::tlog::record::ANNUL_CATEGORIES.contains(&req.category.as_str()) {
-        return Err(AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "category_unknown",
-            "Kategori harus salah-orang, paksaan, ganda atau lainnya.",
-        )
-        .field("category"));
-    }
-    let reason = crate::domain::text::clean(&req.reason, "reason")?;
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err(AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "reason_length",
-            "Tulis alasan pembatalan (1 sampai 1000 karakter).",
-        )
-        .field("reason"));
-    }
-    let already = || {
-        AppError::new(
-            StatusCode::CONFLICT,
-            "already_annulled",
-            "Ikrar ini sudah dibatalkan sebelumnya.",
-        )
-    };
-    if p.annulled_at.is_some() {
-        return Err(already());
-    }
-    let (invitation_id, record) = state.store.pledge_record(id).await?.ok_or_else(not_found)?;
-    let out = crate::tlog::sequencer::annul(
+    let out = pledge::annul(
         state.store.as_ref(),
         &state.keys,
         &state.guard,
-        &crate::tlog::sequencer::AnnulRequest {
-            pledge_id: id,
-            invitation_id,
-            pledge_record: record,
-            category: req.category.clone(),
-            reason: reason.clone(),
-            tz: TimeZone::parse(&p.tz).unwrap_or(TimeZone::Jakarta),
-        },
+        caller.instansi()?,
+        caller.role,
+        id,
+        &req.category,
+        &req.reason,
+        &caller.actor(),
     )
-    .await
-    .map_err(|e| match e {
-        crate::tlog::sequencer::SequencerError::Store(crate::store::StoreError::Conflict(_)) => {
-            already()
-        }
-        other => AppError::from(std::sync::Arc::new(other)),
-    })?;
-    state
-        .store
-        .audit(
-            Some(p.instansi_id),
-            &caller.actor(),
-            "pledge.annul",
-            &format!(
-                "ikrar {} (log {}) dibatalkan: {} — {}",
-                id, p.log_index, req.category, reason
-            ),
-            chrono::Utc::now().timestamp(),
-        )
-        .await?;
+    .await?;
     Ok(Json(json!({
         "record": data_encoding::BASE32_NOPAD.encode(&out.record),
         "text": out.text,
@@ -404,86 +239,62 @@ pub async fn compliance(
     ApiQuery(q): ApiQuery<ComplianceQuery>,
 ) -> AppResult<Response> {
     let c = owned_campaign(&state, &caller, id).await?;
-    let format = q.format.as_deref().unwrap_or("json");
-    let actor = caller.actor();
-    let audit = |what: &str| {
-        let store = state.store.clone();
-        let summary = format!("ekspor kepatuhan kampanye {} ({what})", c.id);
-        let actor = actor.clone();
-        let instansi = c.instansi_id;
-        async move {
-            store
-                .audit(
-                    Some(instansi),
-                    &actor,
-                    "export.compliance",
-                    &summary,
-                    chrono::Utc::now().timestamp(),
-                )
-                .await
+    let format = match q.format.as_deref().unwrap_or("json") {
+        "json" => None,
+        "csv" => Some(ExportFormat::Csv),
+        "xlsx" => Some(ExportFormat::Xlsx),
+        other => {
+            return Err(AppError::bad_request(
+                "format_unknown",
+                format!("Format '{other}' tidak dikenal; gunakan json, csv atau xlsx."),
+            )
+            .field("format"));
         }
     };
-    let attachment =
-        |ext: &str| format!("attachment; filename=\"kepatuhan-kampanye-{}.{ext}\"", c.id);
-    match format {
-        "json" => {
-            let r = ops::compliance(state.store.as_ref(), &c).await?;
-            let units: Vec<Value> = r
-                .units
-                .iter()
-                .map(|u| {
-                    json!({
-                        "id": u.id, "name": u.name, "parent_id": u.parent_id,
-                        "target": u.target, "signed": u.signed,
-                        "rate": crate::formats::export::rate(u.signed, u.target),
-                    })
+    let Some(format) = format else {
+        let r = compliance::report(state.store.as_ref(), &c).await?;
+        let units: Vec<Value> = r
+            .units
+            .iter()
+            .map(|u| {
+                json!({
+                    "id": u.id, "name": u.name, "parent_id": u.parent_id,
+                    "target": u.target, "signed": u.signed,
+                    "rate": rate(u.signed, u.target),
                 })
-                .collect();
-            Ok(Json(json!({
-                "campaign": {"id": c.id, "title": c.title, "template": r.template},
-                "totals": {
-                    "target": r.total_target,
-                    "signed": r.total_signed,
-                    "rate": crate::formats::export::rate(r.total_signed, r.total_target),
-                },
-                "units": units,
-            }))
-            .into_response())
-        }
-        "csv" => {
-            let r = ops::compliance(state.store.as_ref(), &c).await?;
-            audit("csv").await?;
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (header::CONTENT_DISPOSITION, attachment("csv")),
-                ],
-                crate::formats::export::to_csv(&r),
-            )
-                .into_response())
-        }
-        "xlsx" => {
-            let bytes = ops::compliance_xlsx(state.store.as_ref(), &c).await?;
-            audit("xlsx").await?;
-            Ok((
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                            .to_string(),
-                    ),
-                    (header::CONTENT_DISPOSITION, attachment("xlsx")),
-                ],
-                bytes,
-            )
-                .into_response())
-        }
-        other => Err(AppError::bad_request(
-            "format_unknown",
-            format!("Format '{other}' tidak dikenal; gunakan json, csv atau xlsx."),
-        )
-        .field("format")),
-    }
+            })
+            .collect();
+        return Ok(Json(json!({
+            "campaign": {"id": c.id, "title": c.title, "template": r.template},
+            "totals": {
+                "target": r.total_target,
+                "signed": r.total_signed,
+                "rate": rate(r.total_signed, r.total_target),
+            },
+            "units": units,
+        }))
+        .into_response());
+    };
+    let bytes = compliance::export(state.store.as_ref(), &c, format, &caller.actor()).await?;
+    let content_type = match format {
+        ExportFormat::Csv => "text/csv; charset=utf-8",
+        ExportFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"kepatuhan-kampanye-{}.{}\"",
+                    c.id,
+                    format.extension()
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -504,21 +315,9 @@ pub async fn unsigned(
     ApiQuery(q): ApiQuery<UnsignedQuery>,
 ) -> AppResult<Json<Value>> {
     let c = owned_campaign(&state, &caller, id).await?;
-    if let Some(unit) = q.unit
-        && !state
-            .store
-            .units(c.instansi_id)
-            .await?
-            .iter()
-            .any(|u| u.id == unit)
-    {
-        return Err(not_found());
-    }
     let page = q.page.unwrap_or(1).max(1);
-    let rows = state
-        .store
-        .unsigned(c.id, q.unit, UNSIGNED_PAGE, (page - 1) * UNSIGNED_PAGE)
-        .await?;
+    let rows =
+        compliance::unsigned_page(state.store.as_ref(), &c, q.unit, page, UNSIGNED_PAGE).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| json!({"nip": r.number, "name": r.name, "unit": r.unit, "position": r.position}))
@@ -536,36 +335,20 @@ pub async fn pledge_pdf(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let p = state.store.pledge_by_id(id).await?.ok_or_else(not_found)?;
-    caller.owns(p.instansi_id)?;
-    let (invitation_id, _) = state.store.pledge_record(id).await?.ok_or_else(not_found)?;
-    let ctx = state
-        .store
-        .sign_context_by_invitation(invitation_id)
-        .await?
-        .ok_or_else(not_found)?;
-    let receipt = state
-        .store
-        .receipt_for_invitation(invitation_id)
-        .await?
-        .ok_or_else(not_found)?;
-    let bytes = crate::http::pages::signing::render_pdf(&state, &ctx, &receipt).await?;
-    state
-        .store
-        .audit(
-            Some(p.instansi_id),
-            &caller.actor(),
-            "pledge.pdf",
-            &format!("PDF ikrar {id} (log {}) diunduh", p.log_index),
-            chrono::Utc::now().timestamp(),
-        )
-        .await?;
+    let (log_index, bytes) = pledge::pdf_for_hr(
+        state.store.as_ref(),
+        &state.public_url,
+        caller.instansi()?,
+        id,
+        &caller.actor(),
+    )
+    .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"ikrar-{}.pdf\"", p.log_index),
+                format!("attachment; filename=\"ikrar-{}.pdf\"", log_index),
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
             (header::REFERRER_POLICY, "no-referrer".to_string()),

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::domain::instansi::TimeZone;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
-use crate::startup::template_from_row;
+use crate::service::instansi;
 
 fn rfc3339(unix: i64) -> String {
     TimeZone::Jakarta
@@ -47,8 +47,7 @@ pub async fn keys(State(state): State<AppState>) -> AppResult<Json<Value>> {
 
 pub async fn templates(State(state): State<AppState>) -> AppResult<Json<Value>> {
     let mut out = Vec::new();
-    for row in state.store.templates().await? {
-        let t = template_from_row(&row)?;
+    for (row, t) in instansi::templates(state.store.as_ref()).await? {
         out.push(json!({
             "number": row.number,
             "code": row.code,

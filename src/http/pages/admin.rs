@@ -7,13 +7,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::domain::campaign::Phase;
 use crate::domain::instansi::TimeZone;
-use crate::http::api::hr::{IssueRequest, issue, owned_campaign, tz_of};
-use crate::http::auth::{PageCaller, check_csrf};
+use crate::http::auth::{PageCaller, check_csrf, owned_campaign, tz_of};
+use crate::http::download::{IssueRequest, issue};
 use crate::http::error::{AppError, AppResult};
-use crate::http::pages::signing::{html, page_error};
+use crate::http::pages::{html, page_error};
 use crate::http::state::AppState;
-use crate::service::ops::{self, CampaignInput, OpsError};
+use crate::service::ServiceError;
+use crate::service::audit::{self, now};
+use crate::service::campaign::{self, CampaignInput};
+use crate::service::roster::{self, ImportOptions};
 use crate::store::{AuditRow, EmployeeRow};
 
 fn respond(r: AppResult<Response>) -> Response {
@@ -45,22 +49,14 @@ async fn dashboard_page(
 ) -> AppResult<Dashboard> {
     let instansi_id = caller.instansi()?;
     let tz = tz_of(state, instansi_id).await?;
-    let now = chrono::Utc::now().timestamp();
-    let campaigns = state
-        .store
-        .campaigns(instansi_id)
+    let now = now();
+    let campaigns = campaign::list(state.store.as_ref(), instansi_id)
         .await?
         .into_iter()
         .map(|c| CampaignLine {
             id: c.id,
+            state: c.phase(now).label(),
             title: c.title,
-            state: if c.closed_at.is_some() || now >= c.closes_at {
-                "ditutup"
-            } else if now < c.opens_at {
-                "belum dibuka"
-            } else {
-                "terbuka"
-            },
             closes: tz.at(c.closes_at).format("%Y-%m-%d %H:%M").to_string(),
         })
         .collect();
@@ -136,11 +132,10 @@ pub async fn create_campaign(
                 mark: form.mark.is_some(),
                 screen: form.screen.is_some(),
             };
-            match ops::create_campaign(state.store.as_ref(), instansi_id, &input, &caller.actor())
-                .await
+            match campaign::create(state.store.as_ref(), instansi_id, &input, &caller.actor()).await
             {
                 Ok(id) => Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response()),
-                Err(OpsError::Invalid(e)) => Ok(html(
+                Err(ServiceError::Invalid(e)) => Ok(html(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     dashboard_page(&state, &caller, Some(e.message)).await?,
                 )),
@@ -161,7 +156,9 @@ struct CampaignPage {
     place: String,
     opens: String,
     closes: String,
-    open: bool,
+    phase: &'static str,
+    /// Not closed yet: HR may still close it (even before it opens).
+    closable: bool,
     mark: bool,
 }
 
@@ -174,7 +171,7 @@ pub async fn campaign(
         async {
             let c = owned_campaign(&state, &caller, id).await?;
             let tz = tz_of(&state, c.instansi_id).await?;
-            let now = chrono::Utc::now().timestamp();
+            let phase = c.phase(now());
             let f = |t: i64| tz.at(t).format("%Y-%m-%d %H:%M").to_string();
             Ok(html(
                 StatusCode::OK,
@@ -186,7 +183,8 @@ pub async fn campaign(
                     place: c.place.clone(),
                     opens: f(c.opens_at),
                     closes: f(c.closes_at),
-                    open: c.closed_at.is_none() && now < c.closes_at,
+                    phase: phase.label(),
+                    closable: phase != Phase::Closed,
                     mark: c.mark_enabled,
                 },
             ))
@@ -253,7 +251,7 @@ pub async fn close_campaign(
     respond(
         async {
             let c = managed_campaign(&state, &caller, &form.csrf, id).await?;
-            ops::close_campaign(state.store.as_ref(), &c, &caller.actor()).await?;
+            campaign::close(state.store.as_ref(), &c, &caller.actor()).await?;
             Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response())
         }
         .await,
@@ -354,54 +352,34 @@ pub async fn upload_roster(
             check_csrf(&caller, &csrf)?;
             caller.must_manage()?;
             let instansi_id = caller.instansi()?;
-            let parsed =
-                tokio::task::spawn_blocking(move || crate::formats::roster_file::read_bytes(&file))
-                    .await
-                    .map_err(AppError::internal)?;
-            let (status, report, bad) = match parsed {
-                Ok(rows) if dry_run => (
+            let outcome = roster::import(
+                state.store.as_ref(),
+                instansi_id,
+                roster::Source::Bytes(file),
+                ImportOptions {
+                    dry_run,
+                    deactivate_missing: deactivate,
+                },
+                &caller.actor(),
+            )
+            .await;
+            let (status, report, bad) = match outcome {
+                Ok(outcome) => (
                     StatusCode::OK,
-                    format!(
-                        "Pemeriksaan selesai: {} baris sah; belum ada yang diimpor.",
-                        rows.len()
-                    ),
+                    format!("{}.", outcome.message()),
                     Vec::new(),
                 ),
-                Ok(rows) => {
-                    let s = ops::import_roster(
-                        state.store.as_ref(),
-                        instansi_id,
-                        &rows,
-                        deactivate,
-                        &caller.actor(),
-                    )
-                    .await?;
-                    (
-                        StatusCode::OK,
-                        format!("{}.", ops::import_summary(rows.len(), &s)),
-                        Vec::new(),
-                    )
-                }
-                Err(OpsError::Rows(rows)) => {
-                    ops::record_rejection(
-                        state.store.as_ref(),
-                        instansi_id,
-                        &caller.actor(),
-                        rows.len(),
-                    )
-                    .await?;
-                    (
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        format!(
-                            "{} baris bermasalah; tidak ada data yang diimpor.",
-                            rows.len()
-                        ),
-                        rows.iter()
-                            .map(|r| format!("baris {}, kolom {}: {}", r.line, r.column, r.message))
-                            .collect(),
-                    )
-                }
-                Err(OpsError::Invalid(e)) => {
+                Err(ServiceError::Rows(rows)) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!(
+                        "{} baris bermasalah; tidak ada data yang diimpor.",
+                        rows.len()
+                    ),
+                    rows.iter()
+                        .map(|r| format!("baris {}, kolom {}: {}", r.line, r.column, r.message))
+                        .collect(),
+                ),
+                Err(ServiceError::Invalid(e)) => {
                     (StatusCode::UNPROCESSABLE_ENTITY, e.message, Vec::new())
                 }
                 Err(e) => return Err(e.into()),
@@ -437,16 +415,11 @@ pub async fn audit(
         async {
             let instansi_id = caller.instansi()?;
             let tz = tz_of(&state, instansi_id).await?;
-            let events: Vec<(String, AuditRow)> = state
-                .store
-                .audit_events(Some(instansi_id), q.before.unwrap_or(i64::MAX), 100)
-                .await?
+            let (events, next) = audit::page(state.store.as_ref(), instansi_id, q.before).await?;
+            let events: Vec<(String, AuditRow)> = events
                 .into_iter()
                 .map(|e| (tz.at(e.at).format("%Y-%m-%d %H:%M:%S").to_string(), e))
                 .collect();
-            let next = (events.len() == 100)
-                .then(|| events.last().map(|e| e.1.id))
-                .flatten();
             Ok(html(StatusCode::OK, AuditPage { events, next }))
         }
         .await,

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use crate::http::auth::not_found;
 use crate::http::error::AppResult;
 use crate::http::pages::dashboard::{percent, thousands};
-use crate::http::pages::signing::{html, page_error};
+use crate::http::pages::{html, page_error};
 use crate::http::state::AppState;
 use crate::service::live::{ScreenCounts, closed};
 use crate::store::CampaignRow;
@@ -51,7 +51,7 @@ async fn current_counts(state: &AppState, c: &CampaignRow) -> AppResult<Arc<Scre
 fn bar(signed: u64, target: u64) -> String {
     format!(
         "{:.1}",
-        100.0 * crate::formats::export::rate(signed, target).min(1.0)
+        100.0 * crate::domain::compliance::rate(signed, target).min(1.0)
     )
 }
 

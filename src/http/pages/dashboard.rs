@@ -10,14 +10,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 
+use crate::domain::compliance::UnitCompliance;
 use crate::domain::instansi::TimeZone;
-use crate::formats::export::UnitCompliance;
-use crate::http::api::hr::owned_campaign;
-use crate::http::auth::{PageCaller, not_found};
+use crate::http::auth::{PageCaller, not_found, owned_campaign, tz_of};
 use crate::http::error::AppError;
-use crate::http::pages::signing::{html, page_error};
+use crate::http::pages::{html, page_error};
 use crate::http::state::AppState;
-use crate::service::ops;
+use crate::service::compliance;
 
 /// Unsigned staff per page of the dashboard.
 const PAGE: i64 = 50;
@@ -28,7 +27,7 @@ const MAX_LABEL: usize = 60;
 
 /// `signed / target` as an Indonesian percentage with one decimal: `87,5%`.
 pub fn percent(signed: u64, target: u64) -> String {
-    let value = crate::formats::export::rate(signed, target) * 100.0;
+    let value = crate::domain::compliance::rate(signed, target) * 100.0;
     format!("{value:.1}%").replace('.', ",")
 }
 
@@ -98,7 +97,9 @@ pub fn unit_chart(units: &[UnitCompliance]) -> UnitChart {
             text_x: d * 14,
             text_y: top + 16,
             bar_y: top + 22,
-            width: svg_len(BAR_WIDTH * crate::formats::export::rate(u.signed, u.target).min(1.0)),
+            width: svg_len(
+                BAR_WIDTH * crate::domain::compliance::rate(u.signed, u.target).min(1.0),
+            ),
             complete: u.target > 0 && u.signed >= u.target,
             percent: percent(u.signed, u.target),
             counts: format!("{} / {}", thousands(u.signed), thousands(u.target)),
@@ -277,13 +278,8 @@ pub async fn show(
                 .ok_or_else(|| bad_query("page"))?,
         };
         let c = owned_campaign(&state, &caller, id).await?;
-        let tz = state
-            .store
-            .instansi_by_id(c.instansi_id)
-            .await?
-            .and_then(|i| TimeZone::parse(&i.tz).ok())
-            .unwrap_or(TimeZone::Jakarta);
-        let report = ops::compliance(state.store.as_ref(), &c).await?;
+        let tz = tz_of(&state, c.instansi_id).await?;
+        let report = compliance::report(state.store.as_ref(), &c).await?;
         let unit_name = match unit {
             None => None,
             Some(u) => Some(

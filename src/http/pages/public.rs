@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use crate::http::api::lookup::{LookupItem, find, limit};
 use crate::http::extract::{ApiQuery, ClientAddr};
-use crate::http::pages::signing::{html, page_error};
+use crate::http::pages::{html, page_error};
 use crate::http::state::AppState;
+use crate::service::verification::{self, LookupItem};
 
 #[derive(Template)]
 #[template(path = "index.html")]
@@ -44,10 +44,10 @@ pub async fn cek(
     ClientAddr(client): ClientAddr,
     ApiQuery(q): ApiQuery<CekQuery>,
 ) -> Response {
-    if let Err(e) = limit(&state, client) {
+    if let Err(e) = state.check_lookup_limit(client) {
         return page_error(e);
     }
-    match find(&state, &q.nip).await {
+    match verification::lookup(state.store.as_ref(), &q.nip).await {
         Ok(pledges) => html(
             StatusCode::OK,
             CekPage {
@@ -55,6 +55,6 @@ pub async fn cek(
                 pledges,
             },
         ),
-        Err(e) => page_error(e),
+        Err(e) => page_error(e.into()),
     }
 }

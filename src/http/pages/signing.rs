@@ -7,62 +7,20 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::domain::instansi::TimeZone;
-use crate::domain::mark::Mark;
-use crate::domain::nip::StaffId;
-use crate::domain::statement::Statement;
-use crate::domain::text;
-use crate::http::api::sign::{check_open, invitation, submit};
 use crate::http::error::{AppError, AppResult};
-use crate::http::extract::ClientAddr;
+use crate::http::extract::{ClientAddr, evidence};
+use crate::http::pages::{MessagePage, html, page_error};
 use crate::http::state::AppState;
-use crate::render::pdf::{self, Receipt};
+use crate::render::pdf;
 use crate::render::qr;
+use crate::service::audit::now;
+use crate::service::pledge::{self, SignInput};
 use crate::store::{PledgeReceipt, SignContext};
 use crate::tlog::record::Record;
-
-/// A receipt stays visible this long after its campaign closes (SPEC 2).
-const RECEIPT_DAYS_AFTER_CLOSE: i64 = 30;
-
-#[derive(Template)]
-#[template(path = "message.html")]
-pub struct MessagePage {
-    pub title: String,
-    pub message: String,
-}
-
-/// Errors on HTML routes: the same status and message as the API, as a page.
-pub fn page_error(e: AppError) -> Response {
-    let title = match e.status {
-        StatusCode::NOT_FOUND => "Tidak ditemukan",
-        StatusCode::GONE => "Tidak berlaku lagi",
-        StatusCode::TOO_MANY_REQUESTS => "Terlalu banyak permintaan",
-        s if s.is_server_error() => "Terjadi kesalahan",
-        _ => "Tidak dapat diproses",
-    };
-    let mut res = html(
-        e.status,
-        MessagePage {
-            title: title.to_string(),
-            message: e.message.clone(),
-        },
-    );
-    if let Some(secs) = e.retry_after {
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    }
-    res
-}
-
-pub fn html(status: StatusCode, page: impl Template) -> Response {
-    match page.render() {
-        Ok(body) => (status, Html(body)).into_response(),
-        Err(e) => AppError::internal(e).into_response(),
-    }
-}
 
 /// `/s/*` answers are private to their signer: never cached, never leaked by referrer.
 fn private(mut res: Response) -> Response {
@@ -109,47 +67,12 @@ struct ReceiptPage {
 }
 
 async fn show_inner(state: &AppState, token: &str, just_signed: bool) -> AppResult<Response> {
-    let ctx = invitation(state, token).await?;
-    if let Some(receipt) = receipt_in_window(state, &ctx).await? {
+    let ctx = pledge::invitation(state.store.as_ref(), token).await?;
+    if let Some(receipt) = pledge::receipt(state.store.as_ref(), &ctx).await? {
         return receipt_page(state, token, &ctx, &receipt, just_signed);
     }
-    check_open(&ctx)?;
+    pledge::check_open(&ctx, now())?;
     Ok(html(StatusCode::OK, sign_page(token, &ctx, None, "")?))
-}
-
-async fn receipt_in_window(
-    state: &AppState,
-    ctx: &SignContext,
-) -> AppResult<Option<PledgeReceipt>> {
-    let receipt = state
-        .store
-        .receipt_for_invitation(ctx.invitation_id)
-        .await?;
-    let now = chrono::Utc::now().timestamp();
-    let ended = ctx.closed_at.unwrap_or(ctx.closes_at).min(ctx.closes_at);
-    if receipt.is_some() && now > ended + RECEIPT_DAYS_AFTER_CLOSE * 86_400 {
-        return Err(AppError::new(
-            StatusCode::GONE,
-            "receipt_expired",
-            "Tanda terima ini sudah tidak ditampilkan (lebih dari 30 hari setelah kampanye ditutup). \
-             Keabsahan ikrar tetap dapat diperiksa dengan memindai QR pada PDF.",
-        ));
-    }
-    Ok(receipt)
-}
-
-/// The campaign's pledge text with the instansi's name filled in.
-fn template_of(ctx: &SignContext) -> AppResult<crate::domain::template::Template> {
-    let t: crate::domain::template::Template =
-        serde_json::from_str(&ctx.template_body).map_err(AppError::internal)?;
-    Ok(t.render(&ctx.instansi_name))
-}
-
-/// Grouped NIP, or the staff number, as printed for the signer.
-fn display_number(kind: &str, number: &str) -> String {
-    StaffId::from_stored(kind, number)
-        .map(|id| id.display())
-        .unwrap_or_else(|| number.to_string())
 }
 
 fn sign_page(
@@ -158,7 +81,7 @@ fn sign_page(
     error: Option<String>,
     consent_name: &str,
 ) -> AppResult<SignPage> {
-    let t = template_of(ctx)?;
+    let t = pledge::template_of(ctx)?;
     Ok(SignPage {
         token: token.to_string(),
         instansi: ctx.instansi_name.clone(),
@@ -168,7 +91,7 @@ fn sign_page(
         points: t.points,
         closing: t.closing,
         name: ctx.name.clone(),
-        nip: display_number(&ctx.kind, &ctx.number),
+        nip: pledge::display_number(&ctx.kind, &ctx.number),
         position: ctx.position.clone().unwrap_or_else(|| "-".to_string()),
         unit: ctx.unit_name.clone(),
         mark_enabled: ctx.mark_enabled,
@@ -242,7 +165,7 @@ async fn post_inner(
     headers: &HeaderMap,
     form: &SignForm,
 ) -> AppResult<Response> {
-    let ctx = invitation(state, token).await?;
+    let ctx = pledge::invitation(state.store.as_ref(), token).await?;
     let already = state
         .store
         .receipt_for_invitation(ctx.invitation_id)
@@ -257,16 +180,21 @@ async fn post_inner(
         )?;
         return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
     }
-    match submit(
-        state,
-        token,
-        &form.consent_name,
-        form.mark_svg.as_deref(),
-        client,
-        headers,
+    let (client_ip, user_agent) = evidence(client, headers);
+    let signed = pledge::sign(
+        state.store.as_ref(),
+        &state.sequencer,
+        SignInput {
+            token,
+            consent_name: &form.consent_name,
+            mark_svg: form.mark_svg.as_deref(),
+            client_ip,
+            user_agent,
+        },
     )
     .await
-    {
+    .map_err(AppError::from);
+    match signed {
         Ok(_) => Ok(Redirect::to(&format!("/s/{}?ok=1", token.trim())).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let page = sign_page(token, &ctx, Some(e.message), &form.consent_name)?;
@@ -285,11 +213,11 @@ pub async fn pdf(State(state): State<AppState>, Path(token): Path<String>) -> Re
 }
 
 async fn pdf_inner(state: &AppState, token: &str) -> AppResult<Response> {
-    let ctx = invitation(state, token).await?;
-    let receipt = receipt_in_window(state, &ctx)
+    let ctx = pledge::invitation(state.store.as_ref(), token).await?;
+    let receipt = pledge::receipt(state.store.as_ref(), &ctx)
         .await?
         .ok_or_else(|| AppError::not_found("pledge_missing", "Ikrar belum ditandatangani."))?;
-    let bytes = render_pdf(state, &ctx, &receipt).await?;
+    let bytes = pledge::receipt_pdf(&state.public_url, &ctx, &receipt).await?;
     let filename = format!("ikrar-{}.pdf", receipt.log_index);
     Ok((
         [
@@ -302,74 +230,6 @@ async fn pdf_inner(state: &AppState, token: &str) -> AppResult<Response> {
         bytes,
     )
         .into_response())
-}
-
-/// Renders a stored pledge's receipt. Name, position and unit come from the signed statement
-/// (the snapshot at signing), never from today's roster.
-pub async fn render_pdf(
-    state: &AppState,
-    ctx: &SignContext,
-    receipt: &PledgeReceipt,
-) -> AppResult<Vec<u8>> {
-    let statement =
-        Statement::parse(&receipt.statement).map_err(|e| AppError::internal(e.message))?;
-    let template = template_of(ctx)?;
-    let record = Record::parse(&receipt.record).map_err(AppError::internal)?;
-    let b32 = record.to_base32();
-    let qr_text = state.public_url.qr_text(&b32);
-    let verify_url = state.public_url.verify_link(&b32);
-    let host = state.public_url.host().to_string();
-    let mark = receipt
-        .mark
-        .as_deref()
-        .map(Mark::parse)
-        .transpose()
-        .map_err(|e| AppError::internal(e.message))?;
-    let tz = TimeZone::parse(&ctx.tz).unwrap_or(TimeZone::Jakarta);
-    let date_text = pdf::tanggal(tz.at(receipt.signed_at).date_naive());
-    let nip_display = display_number(&ctx.kind, &ctx.number);
-    let place = ctx.campaign_place.clone();
-    let instansi = statement.instansi.clone();
-    let key_id = hex::encode(record.body.key_id);
-    let raw_statement = receipt.statement.clone();
-    let log_index = receipt.log_index as u64;
-    let dash = |s: &str| {
-        if s == "-" {
-            String::new()
-        } else {
-            s.to_string()
-        }
-    };
-    let (name, position, unit, consent) = (
-        statement.name.clone(),
-        dash(&statement.position),
-        statement.unit.clone(),
-        statement.consent.clone(),
-    );
-    tokio::task::spawn_blocking(move || {
-        pdf::render(&Receipt {
-            instansi_name: &instansi,
-            template: &template,
-            name: &name,
-            nip_display: &nip_display,
-            position: &position,
-            unit: &unit,
-            place: &place,
-            date_text: &date_text,
-            consent_name: &consent,
-            mark: mark.as_ref(),
-            qr_text: &qr_text,
-            host: &host,
-            log_index,
-            key_id_hex: &key_id,
-            record_base32: &b32,
-            statement: &raw_statement,
-            verify_url: &verify_url,
-        })
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)
 }
 
 #[derive(Debug, Deserialize)]
@@ -385,26 +245,7 @@ pub async fn report(
     Form(form): Form<ReportForm>,
 ) -> Response {
     let result: AppResult<Response> = async {
-        let ctx = invitation(&state, &token).await?;
-        let note = text::clean(&form.note, "note")?;
-        let note = text::cut_utf8(&note, 500);
-        let summary = format!(
-            "pegawai {} ({}) melaporkan data roster salah pada kampanye {}: {}",
-            ctx.name,
-            ctx.number,
-            ctx.campaign_id,
-            if note.is_empty() { "-" } else { note }
-        );
-        state
-            .store
-            .audit(
-                Some(ctx.instansi_id),
-                &format!("pegawai:{}", ctx.employee_id),
-                "roster.report",
-                &summary,
-                chrono::Utc::now().timestamp(),
-            )
-            .await?;
+        pledge::report_wrong_data(state.store.as_ref(), &token, &form.note).await?;
         Ok(html(
             StatusCode::OK,
             MessagePage {

@@ -1,0 +1,199 @@
+//! Accounts (SPEC 2): users with roles, API tokens for scripts, and admin sessions. Who may
+//! do what is `domain::account::Role`'s rule; this module authenticates and records.
+
+use crate::domain::ValidationError;
+use crate::domain::account::{
+    Role, check_password_strength, decoy_hash, hash_password, parse_username, verify_password,
+};
+use crate::domain::statement::sha256;
+use crate::domain::token;
+use crate::service::audit::{self, now};
+use crate::service::error::{ServiceError, ServiceResult, blocking};
+use crate::store::{Store, StoreError};
+
+/// An admin session lasts this long.
+pub const SESSION_HOURS: i64 = 12;
+
+/// Someone signed in, by token or session.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub instansi_id: Option<i64>,
+    /// Present for cookie sessions: the token every form must echo.
+    pub csrf: Option<String>,
+}
+
+fn stored_role(role: &str) -> ServiceResult<Role> {
+    Role::parse(role).map_err(|e| ServiceError::Store(StoreError::Corrupt(e.message)))
+}
+
+/// Per-instansi roles need an instansi; deployment-wide roles must have none.
+pub fn check_scope(role: Role, instansi_id: Option<i64>) -> Result<(), ValidationError> {
+    match (role.per_instansi(), instansi_id) {
+        (true, None) => Err(ValidationError::new(
+            "instansi_required",
+            "instansi",
+            format!("Peran {} perlu --instansi.", role.as_str()),
+        )),
+        (false, Some(_)) => Err(ValidationError::new(
+            "instansi_forbidden",
+            "instansi",
+            format!(
+                "Peran {} berlaku untuk seluruh deployment: tanpa --instansi.",
+                role.as_str()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Adds a user with a password, in the instansi its role needs.
+pub async fn add_user(
+    store: &dyn Store,
+    instansi_id: Option<i64>,
+    username: &str,
+    role: Role,
+    password: String,
+    actor: &str,
+) -> ServiceResult<i64> {
+    let username = parse_username(username)?;
+    check_scope(role, instansi_id)?;
+    check_password_strength(&password)?;
+    let hash = blocking("hashing a password", move || hash_password(&password)).await?;
+    let id = store
+        .add_user(instansi_id, &username, role.as_str(), &hash, now())
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => ServiceError::conflict(
+                "username_taken",
+                format!("Nama pengguna '{username}' sudah dipakai."),
+            ),
+            other => other.into(),
+        })?;
+    audit::record(
+        store,
+        instansi_id,
+        actor,
+        "user.add",
+        &format!("akun {username} ({}) dibuat", role.as_str()),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Creates an API token for a user; returns it (shown once, stored hashed). With
+/// `instansi_id`, the user must belong to that instansi.
+pub async fn create_token(
+    store: &dyn Store,
+    username: &str,
+    instansi_id: Option<i64>,
+    actor: &str,
+) -> ServiceResult<String> {
+    let user = store.user_by_username(username).await?.ok_or_else(|| {
+        ServiceError::not_found("user_unknown", format!("Akun '{username}' tidak ada."))
+    })?;
+    if instansi_id.is_some() && user.instansi_id != instansi_id {
+        return Err(ServiceError::not_found(
+            "user_unknown",
+            format!("Akun '{username}' bukan milik instansi itu."),
+        ));
+    }
+    let token = format!("ikr_{}", token::random(32));
+    store
+        .add_api_token(user.id, &sha256(token.as_bytes()), now())
+        .await?;
+    audit::record(
+        store,
+        user.instansi_id,
+        actor,
+        "token.create",
+        &format!("token API untuk {username}"),
+    )
+    .await?;
+    Ok(token)
+}
+
+/// The account behind an API token, if the token is ours.
+pub async fn by_api_token(store: &dyn Store, token: &str) -> ServiceResult<Option<Account>> {
+    let Some(user) = store.user_by_api_token(&sha256(token.as_bytes())).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Account {
+        user_id: user.id,
+        username: user.username,
+        role: stored_role(&user.role)?,
+        instansi_id: user.instansi_id,
+        csrf: None,
+    }))
+}
+
+/// The account behind a session id, if the session is live.
+pub async fn by_session(store: &dyn Store, session: &str) -> ServiceResult<Option<Account>> {
+    let Some(row) = store.session(&sha256(session.as_bytes()), now()).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Account {
+        user_id: row.id,
+        username: row.username,
+        role: stored_role(&row.role)?,
+        instansi_id: row.instansi_id,
+        csrf: Some(row.csrf),
+    }))
+}
+
+/// A new admin session: its id (for the cookie) and its CSRF token.
+pub struct Session {
+    pub id: String,
+    pub csrf: String,
+}
+
+/// Checks a password (in constant work whether or not the user exists) and opens a session.
+/// `None` for a wrong username or password, which are not told apart.
+pub async fn login(
+    store: &dyn Store,
+    username: &str,
+    password: String,
+) -> ServiceResult<Option<Session>> {
+    let username = username.trim().to_ascii_lowercase();
+    let user = store.user_by_username(&username).await?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| decoy_hash().to_string());
+    let ok = blocking("checking a password", move || {
+        verify_password(&password, &hash)
+    })
+    .await?;
+    let Some(user) = user.filter(|_| ok) else {
+        return Ok(None);
+    };
+    let session = Session {
+        id: token::random(32),
+        csrf: token::random(16),
+    };
+    let at = now();
+    store
+        .create_session(
+            &sha256(session.id.as_bytes()),
+            user.id,
+            &session.csrf,
+            at,
+            at + SESSION_HOURS * 3600,
+        )
+        .await?;
+    audit::record(
+        store,
+        user.instansi_id,
+        &format!("user:{}", user.username),
+        "login",
+        "masuk ke halaman admin",
+    )
+    .await?;
+    Ok(Some(session))
+}
+
+pub async fn logout(store: &dyn Store, session: &str) -> ServiceResult<()> {
+    Ok(store.delete_session(&sha256(session.as_bytes())).await?)
+}
