@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-fn ikrar(db: &str, args: &[&str]) -> Output {
+/// Runs the real binary against `db`.
+pub(crate) fn ikrar(db: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ikrar"))
         .args(args)
         .env("DATABASE_URL", db)
@@ -20,7 +21,8 @@ fn ikrar(db: &str, args: &[&str]) -> Output {
         .expect("run ikrar")
 }
 
-fn ok(out: &Output) -> String {
+/// The stdout of a run that must have succeeded.
+pub(crate) fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
         "failed: {}\n{}",

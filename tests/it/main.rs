@@ -4,6 +4,7 @@
 mod api;
 mod browser;
 mod cli;
+mod drift;
 mod hr;
 mod hr_reports;
 mod log_integrity;

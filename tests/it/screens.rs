@@ -15,7 +15,7 @@ const ODD_UNIT_ROSTER: &str =
     "nip,nama,jenis,unit,jabatan\nUJI/0001,Tester Aman,NON_ASN,Bidang <Uji> & Co,Staf\n";
 
 /// A session cookie (`name=value`) for a new account, as the login form would set it.
-async fn session(app: &TestApp, instansi_id: Option<i64>, username: &str) -> String {
+pub(crate) async fn session(app: &TestApp, instansi_id: Option<i64>, username: &str) -> String {
     let now = chrono::Utc::now().timestamp();
     let user = app
         .store()
@@ -42,7 +42,7 @@ async fn session(app: &TestApp, instansi_id: Option<i64>, username: &str) -> Str
     format!("{}={value}", ikrar::http::auth::SESSION_COOKIE)
 }
 
-async fn get_as(app: &TestApp, path: &str, cookie: &str) -> TestResponse {
+pub(crate) async fn get_as(app: &TestApp, path: &str, cookie: &str) -> TestResponse {
     app.request(Method::GET, path, None, &[("cookie", cookie)], local())
         .await
 }
