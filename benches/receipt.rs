@@ -7,9 +7,9 @@ use std::hint::black_box;
 
 use ikrar::domain::public_url::PublicUrl;
 use ikrar::domain::template::{Template, builtin};
-use ikrar::keys::NamedKey;
 use ikrar::render::pdf::{self, Receipt};
 use ikrar::render::qr;
+use ikrar::tlog::keys::NamedKey;
 use ikrar::tlog::record::{Format, RecordBody, short_hash};
 
 const STATEMENT: &str = "ikrar-statement/v1\ninstansi: Pemerintah Kota Surakarta\n\

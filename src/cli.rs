@@ -16,7 +16,6 @@ use crate::cli::args::{
 use crate::domain::account::Role;
 use crate::domain::public_url::PublicUrl;
 use crate::domain::template::Template;
-use crate::keys;
 use crate::service::ServiceError;
 use crate::service::audit::now;
 use crate::service::campaign::{self, CampaignInput};
@@ -25,6 +24,7 @@ use crate::service::roster::{self, ImportOptions};
 use crate::service::{account, instansi, invitation};
 use crate::startup::{self, Settings};
 use crate::store::{self, Store};
+use crate::tlog::keys;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ikrar.db";
 pub const DEMO_DATABASE_URL: &str = "sqlite://ikrar-demo.db";

@@ -86,8 +86,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/pledges/{id}", get(hr::get_pledge))
         .route("/api/v1/pledges/{id}/annul", post(hr::annul_pledge))
         .route("/api/v1/pledges/{id}/pdf", get(hr::pledge_pdf))
-        .route("/admin/login", get(auth::login_page).post(auth::login))
-        .route("/admin/logout", post(auth::logout))
+        .route(
+            "/admin/login",
+            get(pages::login::login_page).post(pages::login::login),
+        )
+        .route("/admin/logout", post(pages::login::logout))
         .route("/admin", get(admin::dashboard))
         .route("/admin/campaigns", post(admin::create_campaign))
         .route("/admin/campaigns/{id}", get(admin::campaign))

@@ -1,28 +1,24 @@
 //! ikrar: digitally signed civil-servant pledges (ikrar netralitas, pakta integritas),
 //! countersigned with Ed25519 and appended to an RFC 9162 transparency log.
 //!
-//! Code tour — arrows point inward:
-//! - [`http`] is the way in: one module per resource, `http::error` maps errors to statuses.
-//! - [`domain`] holds the pure rules: NIPs, staff numbers, templates, statements, marks, rosters.
-//! - [`store`] is the boundary to SQLite and PostgreSQL (`store::sqlite`, `store::postgres`).
-//! - Pure engines: [`record`] (the signed record and annulment text), [`log`] (the Merkle
-//!   tree and its proofs), [`note`] (signed notes and checkpoints), [`keys`] (Ed25519 key files),
-//!   [`qr`] (the receipt's QR code), [`pdf`] (the A4 receipt a signer keeps, and the
-//!   printable QR slips that hand out signing links) and [`export`] (the compliance report
-//!   as CSV and XLSX).
-//! - [`ops`] holds the operations the CLI and the HR API share (import, campaigns, invitations,
-//!   compliance); [`roster_file`] recognises CSV and XLSX rosters.
-//! - [`verify`] checks QR texts and receipt PDFs offline (`ikrar verify`).
-//! - [`sequencer`] batches sign requests into one durable log append; [`live`] wakes the
-//!   ceremony screens when the log grows and shares their counts.
-//! - [`config`] is the command line (`--help` is the configuration reference), [`cli`] runs it,
-//!   [`app`] wires state and routes for `serve`.
+//! Code tour — a request enters through a way in, calls a use case, and the use case
+//! applies the domain's rules and writes through the store; arrows point inward:
+//! - Ways in: [`cli`] (commands; `cli::args` is the configuration reference) and [`http`]
+//!   (`http::api` JSON, `http::pages` HTML, one route table, one error type).
+//! - [`service`]: the use cases by feature (roster, campaign, invitation, pledge,
+//!   verification, account, compliance, audit, instansi), the sequencer that batches sign
+//!   requests into one durable append, and the ceremony screens' live counts.
+//! - [`domain`]: pure types and rules (NIPs, campaign phases, templates, statements, marks,
+//!   compliance roll-up).
+//! - Pure engines: [`tlog`] (record, Merkle tree, signed notes, key files), [`render`] (QR
+//!   codes, the receipt PDF, printable slips), [`formats`] (roster readers, exports).
+//! - [`store`]: the boundary to SQLite and PostgreSQL, one SQL implementation.
+//! - [`startup`]: builds the state `serve` runs on (keys, names, rollback guard).
 
 pub mod cli;
 pub mod domain;
 pub mod formats;
 pub mod http;
-pub mod keys;
 pub mod render;
 pub mod service;
 pub mod startup;

@@ -14,6 +14,7 @@ pub mod live;
 pub mod offline;
 pub mod pledge;
 pub mod roster;
+pub mod sequencer;
 pub mod verification;
 
 pub use error::{ServiceError, ServiceResult};

@@ -11,11 +11,11 @@ use governor::{Quota, RateLimiter};
 
 use crate::domain::public_url::PublicUrl;
 use crate::http::state::AppState;
-use crate::keys::NamedKey;
 use crate::service::ServiceError;
 use crate::service::live::Live;
+use crate::service::sequencer::{Keys, RollbackGuard, Sequencer};
 use crate::store::{KeyRow, Store, StoreError};
-use crate::tlog::sequencer::{Keys, RollbackGuard, Sequencer};
+use crate::tlog::keys::NamedKey;
 
 /// Everything `serve` needs, already read from files and flags.
 pub struct Settings {
@@ -34,7 +34,7 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Sequencer(#[from] crate::tlog::sequencer::SequencerError),
+    Sequencer(#[from] crate::service::sequencer::SequencerError),
     #[error("the pledge key and the log key must be different keys (SPEC 3.4)")]
     SameKey,
 }
@@ -94,7 +94,7 @@ pub async fn build_state(
     let keys = Arc::new(keys);
     let live = Arc::new(Live::new(head.size));
     live.log
-        .spawn_poller(store.clone(), crate::tlog::signal::POLL_EVERY);
+        .spawn_poller(store.clone(), crate::service::sequencer::POLL_EVERY);
     let sequencer = Sequencer::spawn(store.clone(), keys.clone(), guard.clone(), live.log.clone());
     let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
     let state = AppState {

@@ -11,8 +11,8 @@ use serde_json::json;
 use crate::domain::ValidationError;
 use crate::service::ServiceError;
 use crate::service::error::RefusalKind;
+use crate::service::sequencer::SequencerError;
 use crate::store::StoreError;
-use crate::tlog::sequencer::SequencerError;
 
 #[derive(Debug)]
 pub struct AppError {

@@ -1,7 +1,7 @@
 //! Extractors that answer in the API's error shape: JSON bodies, query strings, and the
 //! client address (behind trusted proxies, IPv6 counted per /64).
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -111,20 +111,6 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAdd
         .unwrap_or(peer)
 }
 
-/// The key a client is counted under: IPv4 as is, IPv6 by its /64 (one household or phone).
-pub fn rate_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
-}
-
 /// The signer's evidence from the request: client address and user agent (never public).
 pub fn evidence(client: std::net::IpAddr, headers: &HeaderMap) -> (Option<String>, Option<String>) {
     let user_agent = headers
@@ -137,6 +123,7 @@ pub fn evidence(client: std::net::IpAddr, headers: &HeaderMap) -> (Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::state::rate_key;
 
     fn xff(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

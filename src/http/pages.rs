@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod ceremony;
 pub mod dashboard;
+pub mod login;
 pub mod public;
 pub mod signing;
 pub mod verify;

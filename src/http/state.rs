@@ -1,18 +1,17 @@
 //! The state every handler shares: the store, the sequencer, the keys and the limiters.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
 use governor::DefaultKeyedRateLimiter;
 use governor::clock::{Clock, DefaultClock};
 
 use crate::http::error::AppError;
-use crate::http::extract::rate_key;
 
 use crate::domain::public_url::PublicUrl;
 use crate::service::live::Live;
+use crate::service::sequencer::{Keys, RollbackGuard, Sequencer};
 use crate::store::Store;
-use crate::tlog::sequencer::{Keys, RollbackGuard, Sequencer};
 
 pub type Limiter = DefaultKeyedRateLimiter<IpAddr>;
 
@@ -41,5 +40,19 @@ impl AppState {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 AppError::rate_limited(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
             })
+    }
+}
+
+/// The key a client is counted under: IPv4 as is, IPv6 by its /64 (one household or phone).
+pub fn rate_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
     }
 }

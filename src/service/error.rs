@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::domain::ValidationError;
 use crate::domain::roster::RowError;
+use crate::service::sequencer::SequencerError;
 use crate::store::StoreError;
-use crate::tlog::sequencer::SequencerError;
 
 /// What kind of "no" a refusal is; `http::error` maps each to one status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

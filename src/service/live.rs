@@ -14,8 +14,8 @@ use tokio::sync::watch;
 use crate::domain::compliance::Compliance;
 use crate::service::ServiceResult;
 use crate::service::compliance;
+use crate::service::sequencer::LogSignal;
 use crate::store::{CampaignRow, Store};
-use crate::tlog::signal::LogSignal;
 
 /// What the ceremony screen shows: counts only, never names or NIPs (SPEC 6).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

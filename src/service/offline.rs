@@ -8,7 +8,7 @@ use ed25519_dalek::VerifyingKey;
 use serde::Deserialize;
 
 use crate::domain::statement::Statement;
-use crate::keys::KeyWindow;
+use crate::tlog::keys::KeyWindow;
 use crate::tlog::merkle::{hash_from_slice, leaf_hash, verify_inclusion};
 use crate::tlog::note::{Checkpoint, Verifier};
 use crate::tlog::record::{Format, Record};

@@ -15,11 +15,11 @@ use crate::domain::{text, token};
 use crate::render::pdf::{self, Receipt};
 use crate::service::audit::{self, now};
 use crate::service::error::{RefusalKind, ServiceError, ServiceResult, blocking};
-use crate::store::{PledgeReceipt, PledgeView, SignContext, Store, StoreError};
-use crate::tlog::record::{ANNUL_CATEGORIES, Record};
-use crate::tlog::sequencer::{
+use crate::service::sequencer::{
     self, AnnulRequest, Annulled, Keys, RollbackGuard, Sequencer, SequencerError, SignJob, Signed,
 };
+use crate::store::{PledgeReceipt, PledgeView, SignContext, Store, StoreError};
+use crate::tlog::record::{ANNUL_CATEGORIES, Record};
 
 /// A receipt stays visible this long after its campaign closes (SPEC 2).
 pub const RECEIPT_DAYS_AFTER_CLOSE: i64 = 30;

@@ -12,12 +12,12 @@ use crate::domain::instansi::{TimeZone, today_in_indonesia};
 use crate::domain::nip::{Nip, StaffId};
 use crate::domain::statement::format_time;
 use crate::domain::text::mask_name;
-use crate::keys::KeyWindow;
 use crate::service::error::{ServiceError, ServiceResult};
+use crate::service::sequencer::{Keys, sign_checkpoint};
 use crate::store::{PledgeView, Store, StoreError};
+use crate::tlog::keys::KeyWindow;
 use crate::tlog::merkle::{Hash, ProofPlan};
 use crate::tlog::record::{Format, Record};
-use crate::tlog::sequencer::{Keys, sign_checkpoint};
 
 /// The answer for one record, served as JSON (SPEC 4.1) and rendered as the page.
 #[derive(Clone, Debug, Serialize, PartialEq)]

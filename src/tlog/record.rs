@@ -5,7 +5,7 @@ use data_encoding::BASE32_NOPAD;
 use ed25519_dalek::{Signature, VerifyingKey};
 
 use crate::domain::text::cut_utf8;
-use crate::keys::NamedKey;
+use crate::tlog::keys::NamedKey;
 use crate::tlog::merkle::{Hash, leaf_hash};
 
 /// Domain separation for record signatures.

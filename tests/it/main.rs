@@ -7,6 +7,7 @@ mod cli;
 mod drift;
 mod hr;
 mod hr_reports;
+mod layout;
 mod log_integrity;
 mod merkle_vectors;
 mod screens;

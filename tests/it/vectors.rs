@@ -10,7 +10,7 @@ use ed25519_dalek::SigningKey;
 use ikrar::domain::mark::{Mark, mark_line_value};
 use ikrar::domain::statement::{StatementDraft, sha256};
 use ikrar::domain::template;
-use ikrar::keys::NamedKey;
+use ikrar::tlog::keys::NamedKey;
 use ikrar::tlog::merkle::{Frontier, leaf_hash};
 use ikrar::tlog::note::Checkpoint;
 use ikrar::tlog::record::{Format, RecordBody, annulment_text, short_hash};

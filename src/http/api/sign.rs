@@ -10,8 +10,8 @@ use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{ApiJson, ClientAddr};
 use crate::http::state::AppState;
 use crate::service::pledge::{self, SignInput};
+use crate::service::sequencer::Signed;
 use crate::tlog::record::Record;
-use crate::tlog::sequencer::Signed;
 
 #[derive(Debug, Deserialize)]
 pub struct SignRequest {

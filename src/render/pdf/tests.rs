@@ -10,7 +10,7 @@ use ed25519_dalek::SigningKey;
 use super::*;
 use crate::domain::public_url::PublicUrl;
 use crate::domain::template::builtin;
-use crate::keys::NamedKey;
+use crate::tlog::keys::NamedKey;
 use crate::tlog::record::{Format, RecordBody, short_hash};
 
 const INSTANSI: &str = "Pemerintah Kota Surakarta";

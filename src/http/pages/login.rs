@@ -1,0 +1,141 @@
+//! The login form at `/admin/login` (rate-limited per address and per username, CSRF by a
+//! cookie of its own) and logout. Checking the password and opening the session is
+//! `service::account`'s.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::Cookie;
+use governor::clock::{Clock, DefaultClock};
+use serde::Deserialize;
+
+use crate::domain::token;
+use crate::http::auth::{LOGIN_CSRF_COOKIE, PageCaller, SESSION_COOKIE, check_csrf, cookie};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::ClientAddr;
+use crate::http::state::{AppState, rate_key};
+use crate::service::account;
+
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    error: Option<String>,
+}
+
+pub async fn login_page(jar: CookieJar) -> Response {
+    let csrf = token::random(16);
+    let jar = jar.add(cookie(LOGIN_CSRF_COOKIE, csrf.clone(), "/admin"));
+    let page = super::html(StatusCode::OK, LoginPage { csrf, error: None });
+    (jar, no_store(page)).into_response()
+}
+
+fn no_store(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Checks both limits before any password work: argon2id costs ~17 ms per try.
+fn login_limited(state: &AppState, client: std::net::IpAddr, username: &str) -> AppResult<()> {
+    let wait = |nu: governor::NotUntil<governor::clock::QuantaInstant>| {
+        let w = nu.wait_time_from(DefaultClock::default().now());
+        AppError::rate_limited(w.as_secs() + 1)
+    };
+    state
+        .login_ip_limiter
+        .check_key(&rate_key(client))
+        .map_err(wait)?;
+    state
+        .login_user_limiter
+        .check_key(&username.to_string())
+        .map_err(wait)?;
+    Ok(())
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    jar: CookieJar,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
+    let fail = |status: StatusCode, msg: &str, jar: CookieJar| {
+        let csrf = token::random(16);
+        let jar = jar.add(cookie(LOGIN_CSRF_COOKIE, csrf.clone(), "/admin"));
+        let page = super::html(
+            status,
+            LoginPage {
+                csrf,
+                error: Some(msg.to_string()),
+            },
+        );
+        (jar, no_store(page)).into_response()
+    };
+    let expected = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_string());
+    if expected.as_deref() != Some(form.csrf.as_str()) || form.csrf.is_empty() {
+        return fail(
+            StatusCode::FORBIDDEN,
+            "Formulir kedaluwarsa atau tidak sah. Silakan coba lagi.",
+            jar,
+        );
+    }
+    let username = form.username.trim().to_ascii_lowercase();
+    if let Err(e) = login_limited(&state, client, &username) {
+        let mut res = fail(e.status, &e.message, jar);
+        if let Some(s) = e.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        return res;
+    }
+    let session = match account::login(state.store.as_ref(), &username, form.password).await {
+        Ok(Some(session)) => session,
+        Ok(None) => {
+            return fail(
+                StatusCode::UNAUTHORIZED,
+                "Nama pengguna atau kata sandi salah.",
+                jar,
+            );
+        }
+        Err(e) => return super::page_error(e.into()),
+    };
+    let jar = jar
+        .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/admin"))
+        .add(cookie(SESSION_COOKIE, session.id, "/"));
+    (jar, Redirect::to("/admin")).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    jar: CookieJar,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&caller, &form.csrf) {
+        return super::page_error(e);
+    }
+    if let Some(c) = jar.get(SESSION_COOKIE)
+        && let Err(e) = account::logout(state.store.as_ref(), c.value()).await
+    {
+        tracing::warn!(error = %e, "ending a session failed");
+    }
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    (jar, Redirect::to("/admin/login")).into_response()
+}
