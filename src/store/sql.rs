@@ -1,0 +1,1098 @@
+//! The one SQL implementation of [`Store`] and [`AppendTx`], generic over the engine.
+//! Every query lives here once, in the dialect and `$n` placeholders both engines accept.
+//! An [`Engine`] supplies only what SQLite and PostgreSQL really do differently: how a
+//! writing transaction begins, which locks it takes, how many rows go into one statement,
+//! and the migrations. Connecting (pragmas, pool sizes) and engine-only extras such as the
+//! SQLite backup stay in [`super::sqlite`] and [`super::postgres`].
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::postgres::PgQueryResult;
+use sqlx::sqlite::SqliteQueryResult;
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, QueryBuilder,
+    Transaction, Type,
+};
+
+use super::*;
+use crate::domain::token::NewToken;
+
+/// What one database engine does differently from the other; everything else is shared SQL.
+pub trait Engine:
+    Database<Connection: Migrate, Arguments: IntoArguments<Self>, QueryResult: RowsAffected>
+{
+    /// The name [`Store::engine`] reports.
+    const ENGINE: &'static str;
+    /// Rows per multi-row statement, well below the engine's bound-parameter limit.
+    const CHUNK: usize;
+    /// The statement that opens a transaction which will write, when plain `BEGIN` is not
+    /// enough to serialise writers.
+    const BEGIN_WRITE: Option<&'static str>;
+    /// Taken first in the template transaction: template numbers are deployment-wide and
+    /// dense, so their allocation must be serialised.
+    const LOCK_TEMPLATES: Option<&'static str>;
+    /// The log-state read of [`AppendTx::lock_head`] (the shared `log_state!` query plus the
+    /// engine's row lock), which must leave the row write-locked until commit.
+    const LOCK_HEAD: &'static str;
+
+    fn migrator() -> &'static Migrator;
+}
+
+/// `rows_affected` is inherent on each engine's result type; this names it for shared code.
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        SqliteQueryResult::rows_affected(self)
+    }
+}
+
+impl RowsAffected for PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        PgQueryResult::rows_affected(self)
+    }
+}
+
+/// The log-state row's read, a literal so that engines can append their row lock with
+/// `concat!` for [`Engine::LOCK_HEAD`].
+macro_rules! log_state {
+    () => {
+        "SELECT size, root, frontier, last_time, checkpoint FROM log_state WHERE id = 1"
+    };
+}
+pub(crate) use log_state;
+
+/// A [`Store`] on one connection pool of engine `DB`.
+pub struct SqlStore<DB: Database> {
+    pool: Pool<DB>,
+}
+
+impl<DB: Engine> SqlStore<DB> {
+    pub(super) fn new(pool: Pool<DB>) -> Self {
+        SqlStore { pool }
+    }
+
+    pub fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, DB>> {
+        Ok(match DB::BEGIN_WRITE {
+            Some(begin) => self.pool.begin_with(begin).await?,
+            None => self.pool.begin().await?,
+        })
+    }
+}
+
+const USER_BY_USERNAME: &str =
+    "SELECT id, instansi_id, username, role, password_hash FROM users WHERE username = $1";
+const USER_BY_TOKEN: &str = "SELECT u.id, u.instansi_id, u.username, u.role, u.password_hash
+    FROM api_tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.token_hash = $1 AND t.revoked_at IS NULL";
+const SESSION: &str = "SELECT u.id, u.instansi_id, u.username, u.role, s.csrf
+    FROM sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.id_hash = $1 AND s.expires_at > $2";
+const CAMPAIGNS: &str = "SELECT id, instansi_id, template_no, title, place, opens_at,
+        closes_at, closed_at, mark_enabled, screen_enabled
+    FROM campaigns WHERE instansi_id = $1 ORDER BY id DESC";
+const EMPLOYEES: &str = "SELECT e.id, e.kind, e.number, e.name, e.position,
+        u.name AS unit, e.active
+    FROM employees e JOIN units u ON u.id = e.unit_id
+    WHERE e.instansi_id = $1 AND (e.number LIKE $2 OR LOWER(e.name) LIKE $2)
+    ORDER BY e.active DESC, e.name, e.number LIMIT $3 OFFSET $4";
+const AUDIT: &str = "SELECT id, instansi_id, actor, action, summary, at FROM audit_events
+    WHERE (CAST($1 AS BIGINT) IS NULL OR instansi_id = $1) AND id < $2
+    ORDER BY id DESC LIMIT $3";
+/// Target staff of campaign $1 (all active staff, or those in the target units' subtrees).
+const STAFF: &str = "WITH RECURSIVE targeted(id) AS (
+        SELECT unit_id FROM campaign_units WHERE campaign_id = $1
+        UNION SELECT u.id FROM units u JOIN targeted t ON u.parent_id = t.id),
+    staff AS (
+        SELECT e.id, e.unit_id, e.number, e.name, e.position FROM employees e
+        JOIN campaigns c ON c.id = $1
+        WHERE e.instansi_id = c.instansi_id AND e.active
+          AND (NOT EXISTS (SELECT 1 FROM campaign_units WHERE campaign_id = $1)
+               OR e.unit_id IN (SELECT id FROM targeted)))";
+fn compliance() -> String {
+    format!(
+        "{STAFF} SELECT s.unit_id, COUNT(*) AS target, COUNT(p.id) AS signed FROM staff s
+         LEFT JOIN pledges p ON p.employee_id = s.id AND p.campaign_id = $1 AND p.annulled_at IS NULL
+         GROUP BY s.unit_id"
+    )
+}
+fn unsigned() -> String {
+    format!(
+        "{STAFF}, under(id) AS (
+            SELECT id FROM units WHERE id = $2
+            UNION SELECT u.id FROM units u JOIN under ON u.parent_id = under.id)
+         SELECT s.number, s.name, u.name AS unit, s.position FROM staff s
+         JOIN units u ON u.id = s.unit_id
+         WHERE NOT EXISTS (SELECT 1 FROM pledges p WHERE p.employee_id = s.id
+                           AND p.campaign_id = $1 AND p.annulled_at IS NULL)
+           AND (CAST($2 AS BIGINT) IS NULL OR s.unit_id IN (SELECT id FROM under))
+         ORDER BY u.name, s.name, s.number LIMIT $3 OFFSET $4"
+    )
+}
+/// The hour bucket is plain integer arithmetic, the same on both engines.
+const SIGNATURES_PER_HOUR: &str =
+    "SELECT signed_at - (signed_at % 3600) AS hour, COUNT(*) AS signed FROM pledges
+    WHERE campaign_id = $1 AND annulled_at IS NULL
+    GROUP BY 1 ORDER BY 1";
+const REVOKE: &str = "UPDATE invitations SET revoked_at = $1
+    WHERE campaign_id = $2 AND revoked_at IS NULL
+      AND employee_id IN (SELECT id FROM employees WHERE number = $3)";
+
+const PLEDGE_VIEW: &str = "SELECT p.id AS pledge_id, p.log_index, p.statement, c.id AS campaign_id,
+        c.title AS campaign_title, i.id AS instansi_id, i.name AS instansi_name, i.tz,
+        t.number AS template_no, t.code AS template_code, t.version AS template_version,
+        t.title AS template_title, e.kind, p.number, p.name, u.name AS unit_name, p.signed_at,
+        p.annulled_at, p.annul_category, p.annul_text, p.annul_log_index
+    FROM pledges p
+    JOIN campaigns c ON c.id = p.campaign_id
+    JOIN instansi i ON i.id = c.instansi_id
+    JOIN templates t ON t.number = c.template_no
+    JOIN employees e ON e.id = p.employee_id
+    JOIN units u ON u.id = p.unit_id";
+
+const RECEIPT: &str = "SELECT p.id AS pledge_id, p.campaign_id, p.employee_id, p.log_index,
+        l.record, p.statement, p.mark, p.signed_at
+    FROM pledges p JOIN log_entries l ON l.idx = p.log_index";
+
+const TARGETS: &str = "WITH RECURSIVE targeted(id) AS (
+        SELECT unit_id FROM campaign_units WHERE campaign_id = $1
+        UNION SELECT u.id FROM units u JOIN targeted t ON u.parent_id = t.id)
+    SELECT e.id AS employee_id, e.number, e.name, u.name AS unit
+    FROM employees e
+    JOIN units u ON u.id = e.unit_id
+    JOIN campaigns c ON c.id = $1
+    WHERE e.instansi_id = c.instansi_id AND e.active
+      AND (NOT EXISTS (SELECT 1 FROM campaign_units WHERE campaign_id = $1)
+           OR e.unit_id IN (SELECT id FROM targeted))
+      AND (CAST($2 AS TEXT) IS NULL OR e.number = $2)
+      AND CASE WHEN $3 THEN NOT EXISTS (SELECT 1 FROM pledges p
+                   WHERE p.campaign_id = $1 AND p.employee_id = e.id AND p.annulled_at IS NULL)
+               ELSE NOT EXISTS (SELECT 1 FROM invitations i
+                   WHERE i.campaign_id = $1 AND i.employee_id = e.id AND i.revoked_at IS NULL)
+          END
+    ORDER BY u.name, e.name, e.number";
+
+const SIGN_CONTEXT: &str = "SELECT v.id AS invitation_id, v.revoked_at, c.id AS campaign_id,
+        c.instansi_id,
+        c.title AS campaign_title, c.place AS campaign_place, c.opens_at, c.closes_at, c.closed_at,
+        c.mark_enabled, i.name AS instansi_name, i.tz, t.number AS template_no,
+        t.code AS template_code, t.version AS template_version, t.sha256 AS template_sha256,
+        t.body AS template_body, e.id AS employee_id, e.kind, e.number, e.name, e.position,
+        u.id AS unit_id, u.name AS unit_name,
+        (SELECT p.id FROM pledges p WHERE p.invitation_id = v.id) AS pledge_id
+    FROM invitations v
+    JOIN campaigns c ON c.id = v.campaign_id
+    JOIN instansi i ON i.id = c.instansi_id
+    JOIN templates t ON t.number = c.template_no
+    JOIN employees e ON e.id = v.employee_id
+    JOIN units u ON u.id = e.unit_id
+";
+
+// sqlx has no bound for "this engine stores these Rust types", so each generic impl names
+// the column types its queries bind and read.
+#[async_trait]
+impl<DB: Engine> Store for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+{
+    fn engine(&self) -> &'static str {
+        DB::ENGINE
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        DB::migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn init_setting(&self, key: &str, value: &str) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        self.setting(key)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("setting {key} vanished")))
+    }
+
+    async fn publish_key(&self, key: &KeyRow) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO signing_keys (key_id, purpose, name, public_key, not_before, not_after)
+             VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT (key_id) DO NOTHING",
+        )
+        .bind(&key.key_id)
+        .bind(&key.purpose)
+        .bind(&key.name)
+        .bind(&key.public_key)
+        .bind(key.not_before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            sqlx::query(
+                "UPDATE signing_keys SET not_after = $1
+                 WHERE purpose = $2 AND key_id <> $3 AND not_after IS NULL",
+            )
+            .bind(key.not_before)
+            .bind(&key.purpose)
+            .bind(&key.key_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn keys(&self) -> Result<Vec<KeyRow>> {
+        Ok(sqlx::query_as(
+            "SELECT key_id, purpose, name, public_key, not_before, not_after
+             FROM signing_keys ORDER BY purpose, not_before",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn add_instansi(&self, new: &NewInstansi, now: i64) -> Result<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO instansi (code, name, place, tz, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(&new.code)
+        .bind(&new.name)
+        .bind(&new.place)
+        .bind(&new.tz)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_write(e, "instansi code exists"))
+    }
+
+    async fn instansi_by_code(&self, code: &str) -> Result<Option<Instansi>> {
+        Ok(
+            sqlx::query_as("SELECT id, code, name, place, tz FROM instansi WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn instansi_by_id(&self, id: i64) -> Result<Option<Instansi>> {
+        Ok(
+            sqlx::query_as("SELECT id, code, name, place, tz FROM instansi WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn units(&self, instansi_id: i64) -> Result<Vec<UnitRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, key, name, parent_id FROM units WHERE instansi_id = $1 ORDER BY name",
+        )
+        .bind(instansi_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn add_template(&self, t: &TemplateRow, now: i64) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        if let Some(lock) = DB::LOCK_TEMPLATES {
+            sqlx::query(lock).execute(&mut *tx).await?;
+        }
+        let existing: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT number, sha256 FROM templates WHERE code = $1 AND version = $2")
+                .bind(&t.code)
+                .bind(t.version)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((number, sha256)) = existing {
+            return if sha256 == t.sha256 {
+                Ok(number)
+            } else {
+                Err(StoreError::Conflict(format!(
+                    "template {}@{} exists with other text",
+                    t.code, t.version
+                )))
+            };
+        }
+        let number: i64 = sqlx::query_scalar(
+            "INSERT INTO templates (number, code, version, title, body, sha256, created_at)
+             SELECT COALESCE(MAX(number), 0) + 1, $1, $2, $3, $4, $5, $6 FROM templates
+             RETURNING number",
+        )
+        .bind(&t.code)
+        .bind(t.version)
+        .bind(&t.title)
+        .bind(&t.body)
+        .bind(&t.sha256)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(number)
+    }
+
+    async fn templates(&self) -> Result<Vec<TemplateRow>> {
+        Ok(sqlx::query_as(
+            "SELECT number, code, version, title, body, sha256 FROM templates ORDER BY number",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn import_roster(
+        &self,
+        instansi_id: i64,
+        rows: &[RosterRow],
+        deactivate_missing: bool,
+        now: i64,
+    ) -> Result<ImportSummary> {
+        let mut tx = self.begin_write().await?;
+        let mut summary = ImportSummary::default();
+        let mut units: HashMap<String, i64> =
+            sqlx::query_as("SELECT key, id FROM units WHERE instansi_id = $1")
+                .bind(instansi_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+        let existing: HashSet<String> =
+            sqlx::query_scalar("SELECT number FROM employees WHERE instansi_id = $1")
+                .bind(instansi_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+        // Each unit of the file is written once, however many staff it has.
+        let mut done: HashSet<&str> = HashSet::new();
+        for row in rows {
+            if !done.insert(row.unit.key.as_str()) {
+                continue;
+            }
+            let parent = match &row.parent_unit {
+                Some(p) if p.key != row.unit.key => Some(
+                    Self::ensure_unit(&mut tx, &mut units, &mut summary, instansi_id, p, None)
+                        .await?,
+                ),
+                _ => None,
+            };
+            Self::ensure_unit(
+                &mut tx,
+                &mut units,
+                &mut summary,
+                instansi_id,
+                &row.unit,
+                parent,
+            )
+            .await?;
+        }
+        for chunk in rows.chunks(DB::CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new(
+                "INSERT INTO employees (instansi_id, unit_id, kind, number, name, position, active, updated_at) ",
+            );
+            qb.push_values(chunk, |mut b, row| {
+                b.push_bind(instansi_id)
+                    .push_bind(units[&row.unit.key])
+                    .push_bind(row.kind.as_str())
+                    .push_bind(row.id.as_str().to_string())
+                    .push_bind(row.name.clone())
+                    .push_bind(row.position.clone())
+                    .push_bind(true)
+                    .push_bind(now);
+            });
+            qb.push(
+                " ON CONFLICT (instansi_id, number) DO UPDATE SET unit_id = excluded.unit_id,
+                  kind = excluded.kind, name = excluded.name, position = excluded.position,
+                  active = TRUE, updated_at = excluded.updated_at",
+            );
+            qb.build().execute(&mut *tx).await?;
+        }
+        let in_file: HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        for row in rows {
+            if existing.contains(row.id.as_str()) {
+                summary.updated += 1;
+            } else {
+                summary.created += 1;
+            }
+        }
+        if deactivate_missing {
+            let missing: Vec<&String> = existing
+                .iter()
+                .filter(|n| !in_file.contains(n.as_str()))
+                .collect();
+            for chunk in missing.chunks(DB::CHUNK) {
+                let mut qb =
+                    QueryBuilder::<DB>::new("UPDATE employees SET active = FALSE, updated_at = ");
+                qb.push_bind(now);
+                qb.push(" WHERE active AND instansi_id = ");
+                qb.push_bind(instansi_id);
+                qb.push(" AND number IN (");
+                let mut sep = qb.separated(", ");
+                for n in chunk {
+                    sep.push_bind(n.to_string());
+                }
+                qb.push(")");
+                summary.deactivated += qb.build().execute(&mut *tx).await?.rows_affected();
+            }
+        }
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    async fn create_campaign(&self, new: &NewCampaign, now: i64) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO campaigns (instansi_id, template_no, title, place, opens_at, closes_at,
+                 closed_at, mark_enabled, screen_enabled, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9) RETURNING id",
+        )
+        .bind(new.instansi_id)
+        .bind(new.template_no)
+        .bind(&new.title)
+        .bind(&new.place)
+        .bind(new.opens_at)
+        .bind(new.closes_at)
+        .bind(new.mark_enabled)
+        .bind(new.screen_enabled)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        for unit_id in &new.unit_ids {
+            sqlx::query("INSERT INTO campaign_units (campaign_id, unit_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(unit_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn campaign(&self, id: i64) -> Result<Option<CampaignRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, instansi_id, template_no, title, place, opens_at, closes_at, closed_at,
+                    mark_enabled, screen_enabled
+             FROM campaigns WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn close_campaign(&self, id: i64, now: i64) -> Result<bool> {
+        let n =
+            sqlx::query("UPDATE campaigns SET closed_at = $1 WHERE id = $2 AND closed_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn issue_invitations(
+        &self,
+        campaign_id: i64,
+        reissue: bool,
+        number: Option<&str>,
+        now: i64,
+        mint: &(dyn Fn() -> NewToken + Send + Sync),
+    ) -> Result<Vec<(InvitationTarget, String)>> {
+        let mut tx = self.begin_write().await?;
+        let targets: Vec<InvitationTarget> = sqlx::query_as(TARGETS)
+            .bind(campaign_id)
+            .bind(number)
+            .bind(reissue)
+            .fetch_all(&mut *tx)
+            .await?;
+        let issued: Vec<(InvitationTarget, NewToken)> =
+            targets.into_iter().map(|t| (t, mint())).collect();
+        for chunk in issued.chunks(DB::CHUNK) {
+            if reissue {
+                let mut qb = QueryBuilder::<DB>::new("UPDATE invitations SET revoked_at = ");
+                qb.push_bind(now);
+                qb.push(" WHERE revoked_at IS NULL AND campaign_id = ");
+                qb.push_bind(campaign_id);
+                qb.push(" AND employee_id IN (");
+                let mut sep = qb.separated(", ");
+                for (t, _) in chunk {
+                    sep.push_bind(t.employee_id);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+            }
+            let mut qb = QueryBuilder::<DB>::new(
+                "INSERT INTO invitations (campaign_id, employee_id, token_hash, created_at) ",
+            );
+            qb.push_values(chunk, |mut b, (t, token)| {
+                b.push_bind(campaign_id)
+                    .push_bind(t.employee_id)
+                    .push_bind(token.hash.to_vec())
+                    .push_bind(now);
+            });
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_write(e, "an invitation run raced this one"))?;
+        }
+        tx.commit().await?;
+        Ok(issued.into_iter().map(|(t, k)| (t, k.token)).collect())
+    }
+
+    async fn sign_context(&self, token_hash: &[u8; 32]) -> Result<Option<SignContext>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SIGN_CONTEXT} WHERE v.token_hash = $1"
+        )))
+        .bind(token_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn sign_context_by_invitation(&self, invitation_id: i64) -> Result<Option<SignContext>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SIGN_CONTEXT} WHERE v.id = $1"
+        )))
+        .bind(invitation_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn receipt_for_invitation(&self, invitation_id: i64) -> Result<Option<PledgeReceipt>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{RECEIPT} WHERE p.invitation_id = $1"
+        )))
+        .bind(invitation_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn begin_append(&self) -> Result<Box<dyn AppendTx>> {
+        let tx = self.begin_write().await?;
+        Ok(Box::new(SqlAppend::<DB> { tx }))
+    }
+
+    async fn log_head(&self) -> Result<LogHead> {
+        sqlx::query_as::<_, HeadRow>(log_state!())
+            .fetch_one(&self.pool)
+            .await?
+            .into_head()
+    }
+
+    async fn log_nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(DB::CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new("SELECT level, idx, hash FROM log_nodes WHERE ");
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    qb.push(" OR ");
+                }
+                qb.push("(level = ");
+                qb.push_bind(i64::from(id.level));
+                qb.push(" AND idx = ");
+                qb.push_bind(id.index as i64);
+                qb.push(")");
+            }
+            rows.extend(
+                qb.build_query_as::<(i64, i64, Vec<u8>)>()
+                    .fetch_all(&self.pool)
+                    .await?,
+            );
+        }
+        nodes_map(rows)
+    }
+
+    async fn log_entry(&self, index: u64) -> Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT record FROM log_entries WHERE idx = $1")
+                .bind(index as i64)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<(i64, String)>> {
+        Ok(
+            sqlx::query_as("SELECT size, note FROM checkpoints ORDER BY size")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn pledge_by_log_index(&self, index: u64) -> Result<Option<PledgeView>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{PLEDGE_VIEW} WHERE p.log_index = $1"
+        )))
+        .bind(index as i64)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn pledge_by_annulment_index(&self, index: u64) -> Result<Option<PledgeView>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{PLEDGE_VIEW} WHERE p.annul_log_index = $1"
+        )))
+        .bind(index as i64)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn lookup(&self, nip: &str) -> Result<Vec<PledgeView>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{PLEDGE_VIEW} WHERE p.number = $1 AND e.kind <> 'NON_ASN' ORDER BY p.signed_at DESC LIMIT 100"
+        )))
+        .bind(nip)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn audit(
+        &self,
+        instansi_id: Option<i64>,
+        actor: &str,
+        action: &str,
+        summary: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (instansi_id, actor, action, summary, at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(instansi_id)
+        .bind(actor)
+        .bind(action)
+        .bind(summary)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+    async fn audit_events(
+        &self,
+        instansi_id: Option<i64>,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>> {
+        Ok(sqlx::query_as(AUDIT)
+            .bind(instansi_id)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn add_user(
+        &self,
+        instansi_id: Option<i64>,
+        username: &str,
+        role: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO users (instansi_id, username, role, password_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(instansi_id)
+        .bind(username)
+        .bind(role)
+        .bind(password_hash)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_write(e, "username exists"))
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>> {
+        Ok(sqlx::query_as(USER_BY_USERNAME)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn add_api_token(&self, user_id: i64, token_hash: &[u8; 32], now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3)")
+            .bind(user_id)
+            .bind(token_hash.to_vec())
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn user_by_api_token(&self, token_hash: &[u8; 32]) -> Result<Option<UserRow>> {
+        Ok(sqlx::query_as(USER_BY_TOKEN)
+            .bind(token_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn create_session(
+        &self,
+        id_hash: &[u8; 32],
+        user_id: i64,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id_hash.to_vec())
+        .bind(user_id)
+        .bind(csrf)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &[u8; 32], now: i64) -> Result<Option<SessionRow>> {
+        Ok(sqlx::query_as(SESSION)
+            .bind(id_hash.to_vec())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn delete_session(&self, id_hash: &[u8; 32]) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn campaigns(&self, instansi_id: i64) -> Result<Vec<CampaignRow>> {
+        Ok(sqlx::query_as(CAMPAIGNS)
+            .bind(instansi_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn revoke_invitation(&self, campaign_id: i64, number: &str, now: i64) -> Result<u64> {
+        Ok(sqlx::query(REVOKE)
+            .bind(now)
+            .bind(campaign_id)
+            .bind(number)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    async fn employees(
+        &self,
+        instansi_id: i64,
+        pattern: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<EmployeeRow>> {
+        Ok(sqlx::query_as(EMPLOYEES)
+            .bind(instansi_id)
+            .bind(pattern)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn pledge_by_id(&self, id: i64) -> Result<Option<PledgeView>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{PLEDGE_VIEW} WHERE p.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+    async fn pledge_record(&self, id: i64) -> Result<Option<(i64, Vec<u8>)>> {
+        Ok(sqlx::query_as(
+            "SELECT p.invitation_id, l.record FROM pledges p JOIN log_entries l ON l.idx = p.log_index
+             WHERE p.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn compliance_counts(&self, campaign_id: i64) -> Result<Vec<UnitCount>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(compliance()))
+            .bind(campaign_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn unsigned(
+        &self,
+        campaign_id: i64,
+        unit: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<UnsignedEntry>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(unsigned()))
+            .bind(campaign_id)
+            .bind(unit)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn signatures_per_hour(&self, campaign_id: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(SIGNATURES_PER_HOUR)
+            .bind(campaign_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
+
+impl<DB: Engine> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+{
+    async fn ensure_unit(
+        tx: &mut Transaction<'static, DB>,
+        units: &mut HashMap<String, i64>,
+        summary: &mut ImportSummary,
+        instansi_id: i64,
+        unit: &crate::domain::roster::UnitRef,
+        parent_id: Option<i64>,
+    ) -> Result<i64> {
+        if let Some(id) = units.get(&unit.key) {
+            sqlx::query(
+                "UPDATE units SET name = $1, parent_id = COALESCE($2, parent_id) WHERE id = $3",
+            )
+            .bind(&unit.name)
+            .bind(parent_id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(*id);
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO units (instansi_id, key, name, parent_id) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(instansi_id)
+        .bind(&unit.key)
+        .bind(&unit.name)
+        .bind(parent_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        units.insert(unit.key.clone(), id);
+        summary.units_created += 1;
+        Ok(id)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct HeadRow {
+    size: i64,
+    root: Vec<u8>,
+    frontier: Vec<u8>,
+    last_time: i64,
+    checkpoint: String,
+}
+
+impl HeadRow {
+    fn into_head(self) -> Result<LogHead> {
+        Ok(LogHead {
+            size: self.size as u64,
+            root: to_hash(&self.root)?,
+            frontier: self.frontier,
+            last_time: self.last_time,
+            checkpoint: self.checkpoint,
+        })
+    }
+}
+
+struct SqlAppend<DB: Database> {
+    tx: Transaction<'static, DB>,
+}
+
+#[async_trait]
+impl<DB: Engine> AppendTx for SqlAppend<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+{
+    async fn lock_head(&mut self) -> Result<LogHead> {
+        sqlx::query_as::<_, HeadRow>(DB::LOCK_HEAD)
+            .fetch_one(&mut *self.tx)
+            .await?
+            .into_head()
+    }
+
+    async fn existing_pledges(&mut self, keys: &[(i64, i64)]) -> Result<Vec<PledgeReceipt>> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(DB::CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new(RECEIPT);
+            qb.push(" WHERE p.annulled_at IS NULL AND p.employee_id IN (");
+            let mut sep = qb.separated(", ");
+            for (_, employee) in chunk {
+                sep.push_bind(*employee);
+            }
+            qb.push(")");
+            out.extend(
+                qb.build_query_as::<PledgeReceipt>()
+                    .fetch_all(&mut *self.tx)
+                    .await?
+                    .into_iter()
+                    .filter(|p| chunk.contains(&(p.campaign_id, p.employee_id))),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn write(&mut self, append: &Append) -> Result<Vec<(i64, i64)>> {
+        let tx = &mut self.tx;
+        for chunk in append.entries.chunks(DB::CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new("INSERT INTO log_entries (idx, record) ");
+            qb.push_values(chunk, |mut b, (idx, record)| {
+                b.push_bind(*idx as i64).push_bind(record.clone());
+            });
+            qb.build().execute(&mut **tx).await?;
+        }
+        for chunk in append.nodes.chunks(DB::CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new("INSERT INTO log_nodes (level, idx, hash) ");
+            qb.push_values(chunk, |mut b, (id, hash)| {
+                b.push_bind(i64::from(id.level))
+                    .push_bind(id.index as i64)
+                    .push_bind(hash.to_vec());
+            });
+            qb.build().execute(&mut **tx).await?;
+        }
+        let mut ids = Vec::with_capacity(append.pledges.len());
+        for chunk in append.pledges.chunks(DB::CHUNK / 2) {
+            let mut qb = QueryBuilder::<DB>::new(
+                "INSERT INTO pledges (campaign_id, employee_id, invitation_id, log_index, number,
+                     name, unit_id, statement, mark, signed_at, client_ip, user_agent) ",
+            );
+            qb.push_values(chunk, |mut b, p| {
+                b.push_bind(p.campaign_id)
+                    .push_bind(p.employee_id)
+                    .push_bind(p.invitation_id)
+                    .push_bind(p.log_index as i64)
+                    .push_bind(p.number.clone())
+                    .push_bind(p.name.clone())
+                    .push_bind(p.unit_id)
+                    .push_bind(p.statement.clone())
+                    .push_bind(p.mark.clone())
+                    .push_bind(p.signed_at)
+                    .push_bind(p.client_ip.clone())
+                    .push_bind(p.user_agent.clone());
+            });
+            qb.push(" RETURNING log_index, id");
+            ids.extend(
+                qb.build_query_as::<(i64, i64)>()
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, "pledge exists"))?,
+            );
+        }
+        let head = &append.head;
+        for a in &append.annulments {
+            let changed = sqlx::query(
+                "UPDATE pledges SET annulled_at = $1, annul_category = $2, annul_reason = $3,
+                     annul_text = $4, annul_log_index = $5
+                 WHERE id = $6 AND annulled_at IS NULL",
+            )
+            .bind(a.at)
+            .bind(&a.category)
+            .bind(&a.reason)
+            .bind(&a.text)
+            .bind(a.log_index as i64)
+            .bind(a.pledge_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if changed != 1 {
+                return Err(StoreError::Conflict("pledge already annulled".to_string()));
+            }
+            // The employee can be invited again: the old link stops working.
+            sqlx::query(
+                "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .bind(a.at)
+            .bind(a.invitation_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (size) DO NOTHING",
+        )
+        .bind(head.size as i64)
+        .bind(head.root.to_vec())
+        .bind(&head.checkpoint)
+        .bind(head.last_time)
+        .execute(&mut **tx)
+        .await?;
+        let swapped = sqlx::query(
+            "UPDATE log_state SET size = $1, root = $2, frontier = $3, last_time = $4, checkpoint = $5
+             WHERE id = 1 AND size = $6 AND root = $7",
+        )
+        .bind(head.size as i64)
+        .bind(head.root.to_vec())
+        .bind(&head.frontier)
+        .bind(head.last_time)
+        .bind(&head.checkpoint)
+        .bind(append.old_size as i64)
+        .bind(append.old_root.to_vec())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if swapped != 1 {
+            return Err(StoreError::LogMoved);
+        }
+        Ok(ids)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
