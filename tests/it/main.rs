@@ -9,6 +9,7 @@ mod hr_reports;
 mod log_integrity;
 mod merkle_vectors;
 mod screens;
+mod store;
 mod support;
 mod vectors;
 mod verify_cli;
