@@ -1,8 +1,10 @@
 //! The storage boundary. One trait, two engines chosen once from the URL scheme:
-//! [`sqlite`] (the embedded default) and [`postgres`] (several instances on one database).
+//! [`sqlite`] (the embedded default) and [`postgres`] (several instances on one database),
+//! both running the one set of queries in [`sql`].
 //! Stores move rows; the rules live in `domain` and the engines (`record`, `log`, `note`).
 
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 
 use std::collections::HashMap;
@@ -460,68 +462,6 @@ pub struct AuditRow {
     pub action: String,
     pub summary: String,
     pub at: i64,
-}
-
-/// SQL shared by both engines (both accept `$n` placeholders and this dialect).
-pub(crate) mod sql {
-    pub const USER_BY_USERNAME: &str =
-        "SELECT id, instansi_id, username, role, password_hash FROM users WHERE username = $1";
-    pub const USER_BY_TOKEN: &str =
-        "SELECT u.id, u.instansi_id, u.username, u.role, u.password_hash
-        FROM api_tokens t JOIN users u ON u.id = t.user_id
-        WHERE t.token_hash = $1 AND t.revoked_at IS NULL";
-    pub const SESSION: &str = "SELECT u.id, u.instansi_id, u.username, u.role, s.csrf
-        FROM sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.id_hash = $1 AND s.expires_at > $2";
-    pub const CAMPAIGNS: &str = "SELECT id, instansi_id, template_no, title, place, opens_at,
-            closes_at, closed_at, mark_enabled, screen_enabled
-        FROM campaigns WHERE instansi_id = $1 ORDER BY id DESC";
-    pub const EMPLOYEES: &str = "SELECT e.id, e.kind, e.number, e.name, e.position,
-            u.name AS unit, e.active
-        FROM employees e JOIN units u ON u.id = e.unit_id
-        WHERE e.instansi_id = $1 AND (e.number LIKE $2 OR LOWER(e.name) LIKE $2)
-        ORDER BY e.active DESC, e.name, e.number LIMIT $3 OFFSET $4";
-    pub const AUDIT: &str = "SELECT id, instansi_id, actor, action, summary, at FROM audit_events
-        WHERE (CAST($1 AS BIGINT) IS NULL OR instansi_id = $1) AND id < $2
-        ORDER BY id DESC LIMIT $3";
-    /// Target staff of campaign $1 (all active staff, or those in the target units' subtrees).
-    const STAFF: &str = "WITH RECURSIVE targeted(id) AS (
-            SELECT unit_id FROM campaign_units WHERE campaign_id = $1
-            UNION SELECT u.id FROM units u JOIN targeted t ON u.parent_id = t.id),
-        staff AS (
-            SELECT e.id, e.unit_id, e.number, e.name, e.position FROM employees e
-            JOIN campaigns c ON c.id = $1
-            WHERE e.instansi_id = c.instansi_id AND e.active
-              AND (NOT EXISTS (SELECT 1 FROM campaign_units WHERE campaign_id = $1)
-                   OR e.unit_id IN (SELECT id FROM targeted)))";
-    pub fn compliance() -> String {
-        format!(
-            "{STAFF} SELECT s.unit_id, COUNT(*) AS target, COUNT(p.id) AS signed FROM staff s
-             LEFT JOIN pledges p ON p.employee_id = s.id AND p.campaign_id = $1 AND p.annulled_at IS NULL
-             GROUP BY s.unit_id"
-        )
-    }
-    pub fn unsigned() -> String {
-        format!(
-            "{STAFF}, under(id) AS (
-                SELECT id FROM units WHERE id = $2
-                UNION SELECT u.id FROM units u JOIN under ON u.parent_id = under.id)
-             SELECT s.number, s.name, u.name AS unit, s.position FROM staff s
-             JOIN units u ON u.id = s.unit_id
-             WHERE NOT EXISTS (SELECT 1 FROM pledges p WHERE p.employee_id = s.id
-                               AND p.campaign_id = $1 AND p.annulled_at IS NULL)
-               AND (CAST($2 AS BIGINT) IS NULL OR s.unit_id IN (SELECT id FROM under))
-             ORDER BY u.name, s.name, s.number LIMIT $3 OFFSET $4"
-        )
-    }
-    /// The hour bucket is plain integer arithmetic, the same on both engines.
-    pub const SIGNATURES_PER_HOUR: &str =
-        "SELECT signed_at - (signed_at % 3600) AS hour, COUNT(*) AS signed FROM pledges
-        WHERE campaign_id = $1 AND annulled_at IS NULL
-        GROUP BY 1 ORDER BY 1";
-    pub const REVOKE: &str = "UPDATE invitations SET revoked_at = $1
-        WHERE campaign_id = $2 AND revoked_at IS NULL
-          AND employee_id IN (SELECT id FROM employees WHERE number = $3)";
 }
 
 /// The empty log's head, written by the first migration run.

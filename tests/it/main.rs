@@ -11,6 +11,7 @@ mod layout;
 mod log_integrity;
 mod merkle_vectors;
 mod screens;
+mod store;
 mod support;
 mod vectors;
 mod verify_cli;

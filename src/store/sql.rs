@@ -1,57 +1,150 @@
-//! The embedded engine: one SQLite file in WAL mode with `synchronous=FULL`, so an answered
-//! pledge survives a crash. Appends run in `BEGIN IMMEDIATE` transactions, which serialise
-//! every writer, in this process or another, on the database's write lock.
+//! The one SQL implementation of [`Store`] and [`AppendTx`], generic over the engine.
+//! Every query lives here once, in the dialect and `$n` placeholders both engines accept.
+//! An [`Engine`] supplies only what SQLite and PostgreSQL really do differently: how a
+//! writing transaction begins, which locks it takes, how many rows go into one statement,
+//! and the migrations. Connecting (pragmas, pool sizes) and engine-only extras such as the
+//! SQLite backup stay in [`super::sqlite`] and [`super::postgres`].
 
 use std::collections::{HashMap, HashSet};
-use std::str::FromStr;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::postgres::PgQueryResult;
+use sqlx::sqlite::SqliteQueryResult;
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, QueryBuilder,
+    Transaction, Type,
 };
-use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use super::*;
 use crate::domain::token::NewToken;
 
-/// SQLite allows 32,766 bound parameters per statement; chunks stay well below.
-const CHUNK: usize = 500;
+/// What one database engine does differently from the other; everything else is shared SQL.
+pub trait Engine:
+    Database<Connection: Migrate, Arguments: IntoArguments<Self>, QueryResult: RowsAffected>
+{
+    /// The name [`Store::engine`] reports.
+    const ENGINE: &'static str;
+    /// Rows per multi-row statement, well below the engine's bound-parameter limit.
+    const CHUNK: usize;
+    /// The statement that opens a transaction which will write, when plain `BEGIN` is not
+    /// enough to serialise writers.
+    const BEGIN_WRITE: Option<&'static str>;
+    /// Taken first in the template transaction: template numbers are deployment-wide and
+    /// dense, so their allocation must be serialised.
+    const LOCK_TEMPLATES: Option<&'static str>;
+    /// The log-state read of [`AppendTx::lock_head`] (the shared `log_state!` query plus the
+    /// engine's row lock), which must leave the row write-locked until commit.
+    const LOCK_HEAD: &'static str;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-pub struct SqliteStore {
-    pool: SqlitePool,
+    fn migrator() -> &'static Migrator;
 }
 
-impl SqliteStore {
-    pub async fn connect(url: &str) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        Ok(SqliteStore { pool })
+/// `rows_affected` is inherent on each engine's result type; this names it for shared code.
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        SqliteQueryResult::rows_affected(self)
+    }
+}
+
+impl RowsAffected for PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        PgQueryResult::rows_affected(self)
+    }
+}
+
+/// The log-state row's read, a literal so that engines can append their row lock with
+/// `concat!` for [`Engine::LOCK_HEAD`].
+macro_rules! log_state {
+    () => {
+        "SELECT size, root, frontier, last_time, checkpoint FROM log_state WHERE id = 1"
+    };
+}
+pub(crate) use log_state;
+
+/// A [`Store`] on one connection pool of engine `DB`.
+pub struct SqlStore<DB: Database> {
+    pool: Pool<DB>,
+}
+
+impl<DB: Engine> SqlStore<DB> {
+    pub(super) fn new(pool: Pool<DB>) -> Self {
+        SqlStore { pool }
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &Pool<DB> {
         &self.pool
     }
 
-    /// A consistent online copy (`VACUUM INTO`), safe while the server is signing.
-    pub async fn backup(&self, path: &str) -> Result<()> {
-        sqlx::query("VACUUM INTO $1")
-            .bind(path)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn begin_write(&self) -> Result<Transaction<'static, DB>> {
+        Ok(match DB::BEGIN_WRITE {
+            Some(begin) => self.pool.begin_with(begin).await?,
+            None => self.pool.begin().await?,
+        })
     }
 }
+
+const USER_BY_USERNAME: &str =
+    "SELECT id, instansi_id, username, role, password_hash FROM users WHERE username = $1";
+const USER_BY_TOKEN: &str = "SELECT u.id, u.instansi_id, u.username, u.role, u.password_hash
+    FROM api_tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.token_hash = $1 AND t.revoked_at IS NULL";
+const SESSION: &str = "SELECT u.id, u.instansi_id, u.username, u.role, s.csrf
+    FROM sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.id_hash = $1 AND s.expires_at > $2";
+const CAMPAIGNS: &str = "SELECT id, instansi_id, template_no, title, place, opens_at,
+        closes_at, closed_at, mark_enabled, screen_enabled
+    FROM campaigns WHERE instansi_id = $1 ORDER BY id DESC";
+const EMPLOYEES: &str = "SELECT e.id, e.kind, e.number, e.name, e.position,
+        u.name AS unit, e.active
+    FROM employees e JOIN units u ON u.id = e.unit_id
+    WHERE e.instansi_id = $1 AND (e.number LIKE $2 OR LOWER(e.name) LIKE $2)
+    ORDER BY e.active DESC, e.name, e.number LIMIT $3 OFFSET $4";
+const AUDIT: &str = "SELECT id, instansi_id, actor, action, summary, at FROM audit_events
+    WHERE (CAST($1 AS BIGINT) IS NULL OR instansi_id = $1) AND id < $2
+    ORDER BY id DESC LIMIT $3";
+/// Target staff of campaign $1 (all active staff, or those in the target units' subtrees).
+const STAFF: &str = "WITH RECURSIVE targeted(id) AS (
+        SELECT unit_id FROM campaign_units WHERE campaign_id = $1
+        UNION SELECT u.id FROM units u JOIN targeted t ON u.parent_id = t.id),
+    staff AS (
+        SELECT e.id, e.unit_id, e.number, e.name, e.position FROM employees e
+        JOIN campaigns c ON c.id = $1
+        WHERE e.instansi_id = c.instansi_id AND e.active
+          AND (NOT EXISTS (SELECT 1 FROM campaign_units WHERE campaign_id = $1)
+               OR e.unit_id IN (SELECT id FROM targeted)))";
+fn compliance() -> String {
+    format!(
+        "{STAFF} SELECT s.unit_id, COUNT(*) AS target, COUNT(p.id) AS signed FROM staff s
+         LEFT JOIN pledges p ON p.employee_id = s.id AND p.campaign_id = $1 AND p.annulled_at IS NULL
+         GROUP BY s.unit_id"
+    )
+}
+fn unsigned() -> String {
+    format!(
+        "{STAFF}, under(id) AS (
+            SELECT id FROM units WHERE id = $2
+            UNION SELECT u.id FROM units u JOIN under ON u.parent_id = under.id)
+         SELECT s.number, s.name, u.name AS unit, s.position FROM staff s
+         JOIN units u ON u.id = s.unit_id
+         WHERE NOT EXISTS (SELECT 1 FROM pledges p WHERE p.employee_id = s.id
+                           AND p.campaign_id = $1 AND p.annulled_at IS NULL)
+           AND (CAST($2 AS BIGINT) IS NULL OR s.unit_id IN (SELECT id FROM under))
+         ORDER BY u.name, s.name, s.number LIMIT $3 OFFSET $4"
+    )
+}
+/// The hour bucket is plain integer arithmetic, the same on both engines.
+const SIGNATURES_PER_HOUR: &str =
+    "SELECT signed_at - (signed_at % 3600) AS hour, COUNT(*) AS signed FROM pledges
+    WHERE campaign_id = $1 AND annulled_at IS NULL
+    GROUP BY 1 ORDER BY 1";
+const REVOKE: &str = "UPDATE invitations SET revoked_at = $1
+    WHERE campaign_id = $2 AND revoked_at IS NULL
+      AND employee_id IN (SELECT id FROM employees WHERE number = $3)";
 
 const PLEDGE_VIEW: &str = "SELECT p.id AS pledge_id, p.log_index, p.statement, c.id AS campaign_id,
         c.title AS campaign_title, i.id AS instansi_id, i.name AS instansi_name, i.tz,
@@ -103,14 +196,29 @@ const SIGN_CONTEXT: &str = "SELECT v.id AS invitation_id, v.revoked_at, c.id AS 
     JOIN units u ON u.id = e.unit_id
 ";
 
+// sqlx has no bound for "this engine stores these Rust types", so each generic impl names
+// the column types its queries bind and read.
 #[async_trait]
-impl Store for SqliteStore {
+impl<DB: Engine> Store for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+{
     fn engine(&self) -> &'static str {
-        "sqlite"
+        DB::ENGINE
     }
 
     async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
+        DB::migrator().run(&self.pool).await?;
         Ok(())
     }
 
@@ -222,7 +330,10 @@ impl Store for SqliteStore {
     }
 
     async fn add_template(&self, t: &TemplateRow, now: i64) -> Result<i64> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
+        if let Some(lock) = DB::LOCK_TEMPLATES {
+            sqlx::query(lock).execute(&mut *tx).await?;
+        }
         let existing: Option<(i64, Vec<u8>)> =
             sqlx::query_as("SELECT number, sha256 FROM templates WHERE code = $1 AND version = $2")
                 .bind(&t.code)
@@ -271,7 +382,7 @@ impl Store for SqliteStore {
         deactivate_missing: bool,
         now: i64,
     ) -> Result<ImportSummary> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let mut summary = ImportSummary::default();
         let mut units: HashMap<String, i64> =
             sqlx::query_as("SELECT key, id FROM units WHERE instansi_id = $1")
@@ -295,11 +406,12 @@ impl Store for SqliteStore {
             }
             let parent = match &row.parent_unit {
                 Some(p) if p.key != row.unit.key => Some(
-                    ensure_unit(&mut tx, &mut units, &mut summary, instansi_id, p, None).await?,
+                    Self::ensure_unit(&mut tx, &mut units, &mut summary, instansi_id, p, None)
+                        .await?,
                 ),
                 _ => None,
             };
-            ensure_unit(
+            Self::ensure_unit(
                 &mut tx,
                 &mut units,
                 &mut summary,
@@ -309,8 +421,8 @@ impl Store for SqliteStore {
             )
             .await?;
         }
-        for chunk in rows.chunks(CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
+        for chunk in rows.chunks(DB::CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new(
                 "INSERT INTO employees (instansi_id, unit_id, kind, number, name, position, active, updated_at) ",
             );
             qb.push_values(chunk, |mut b, row| {
@@ -343,10 +455,9 @@ impl Store for SqliteStore {
                 .iter()
                 .filter(|n| !in_file.contains(n.as_str()))
                 .collect();
-            for chunk in missing.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<Sqlite>::new(
-                    "UPDATE employees SET active = FALSE, updated_at = ",
-                );
+            for chunk in missing.chunks(DB::CHUNK) {
+                let mut qb =
+                    QueryBuilder::<DB>::new("UPDATE employees SET active = FALSE, updated_at = ");
                 qb.push_bind(now);
                 qb.push(" WHERE active AND instansi_id = ");
                 qb.push_bind(instansi_id);
@@ -422,7 +533,7 @@ impl Store for SqliteStore {
         now: i64,
         mint: &(dyn Fn() -> NewToken + Send + Sync),
     ) -> Result<Vec<(InvitationTarget, String)>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let targets: Vec<InvitationTarget> = sqlx::query_as(TARGETS)
             .bind(campaign_id)
             .bind(number)
@@ -431,9 +542,9 @@ impl Store for SqliteStore {
             .await?;
         let issued: Vec<(InvitationTarget, NewToken)> =
             targets.into_iter().map(|t| (t, mint())).collect();
-        for chunk in issued.chunks(CHUNK) {
+        for chunk in issued.chunks(DB::CHUNK) {
             if reissue {
-                let mut qb = QueryBuilder::<Sqlite>::new("UPDATE invitations SET revoked_at = ");
+                let mut qb = QueryBuilder::<DB>::new("UPDATE invitations SET revoked_at = ");
                 qb.push_bind(now);
                 qb.push(" WHERE revoked_at IS NULL AND campaign_id = ");
                 qb.push_bind(campaign_id);
@@ -445,7 +556,7 @@ impl Store for SqliteStore {
                 qb.push(")");
                 qb.build().execute(&mut *tx).await?;
             }
-            let mut qb = QueryBuilder::<Sqlite>::new(
+            let mut qb = QueryBuilder::<DB>::new(
                 "INSERT INTO invitations (campaign_id, employee_id, token_hash, created_at) ",
             );
             qb.push_values(chunk, |mut b, (t, token)| {
@@ -491,19 +602,21 @@ impl Store for SqliteStore {
     }
 
     async fn begin_append(&self) -> Result<Box<dyn AppendTx>> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(Box::new(SqliteAppend { tx }))
+        let tx = self.begin_write().await?;
+        Ok(Box::new(SqlAppend::<DB> { tx }))
     }
 
     async fn log_head(&self) -> Result<LogHead> {
-        read_head(&self.pool).await
+        sqlx::query_as::<_, HeadRow>(log_state!())
+            .fetch_one(&self.pool)
+            .await?
+            .into_head()
     }
 
     async fn log_nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
         let mut rows = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let mut qb =
-                QueryBuilder::<Sqlite>::new("SELECT level, idx, hash FROM log_nodes WHERE ");
+        for chunk in ids.chunks(DB::CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new("SELECT level, idx, hash FROM log_nodes WHERE ");
             for (i, id) in chunk.iter().enumerate() {
                 if i > 0 {
                     qb.push(" OR ");
@@ -593,7 +706,7 @@ impl Store for SqliteStore {
         before: i64,
         limit: i64,
     ) -> Result<Vec<AuditRow>> {
-        Ok(sqlx::query_as(sql::AUDIT)
+        Ok(sqlx::query_as(AUDIT)
             .bind(instansi_id)
             .bind(before)
             .bind(limit)
@@ -624,7 +737,7 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>> {
-        Ok(sqlx::query_as(sql::USER_BY_USERNAME)
+        Ok(sqlx::query_as(USER_BY_USERNAME)
             .bind(username)
             .fetch_optional(&self.pool)
             .await?)
@@ -641,7 +754,7 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_api_token(&self, token_hash: &[u8; 32]) -> Result<Option<UserRow>> {
-        Ok(sqlx::query_as(sql::USER_BY_TOKEN)
+        Ok(sqlx::query_as(USER_BY_TOKEN)
             .bind(token_hash.to_vec())
             .fetch_optional(&self.pool)
             .await?)
@@ -670,7 +783,7 @@ impl Store for SqliteStore {
     }
 
     async fn session(&self, id_hash: &[u8; 32], now: i64) -> Result<Option<SessionRow>> {
-        Ok(sqlx::query_as(sql::SESSION)
+        Ok(sqlx::query_as(SESSION)
             .bind(id_hash.to_vec())
             .bind(now)
             .fetch_optional(&self.pool)
@@ -686,14 +799,14 @@ impl Store for SqliteStore {
     }
 
     async fn campaigns(&self, instansi_id: i64) -> Result<Vec<CampaignRow>> {
-        Ok(sqlx::query_as(sql::CAMPAIGNS)
+        Ok(sqlx::query_as(CAMPAIGNS)
             .bind(instansi_id)
             .fetch_all(&self.pool)
             .await?)
     }
 
     async fn revoke_invitation(&self, campaign_id: i64, number: &str, now: i64) -> Result<u64> {
-        Ok(sqlx::query(sql::REVOKE)
+        Ok(sqlx::query(REVOKE)
             .bind(now)
             .bind(campaign_id)
             .bind(number)
@@ -709,7 +822,7 @@ impl Store for SqliteStore {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<EmployeeRow>> {
-        Ok(sqlx::query_as(sql::EMPLOYEES)
+        Ok(sqlx::query_as(EMPLOYEES)
             .bind(instansi_id)
             .bind(pattern)
             .bind(limit)
@@ -737,7 +850,7 @@ impl Store for SqliteStore {
     }
 
     async fn compliance_counts(&self, campaign_id: i64) -> Result<Vec<UnitCount>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql::compliance()))
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(compliance()))
             .bind(campaign_id)
             .fetch_all(&self.pool)
             .await?)
@@ -750,7 +863,7 @@ impl Store for SqliteStore {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<UnsignedEntry>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql::unsigned()))
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(unsigned()))
             .bind(campaign_id)
             .bind(unit)
             .bind(limit)
@@ -758,39 +871,55 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?)
     }
+
+    async fn signatures_per_hour(&self, campaign_id: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(SIGNATURES_PER_HOUR)
+            .bind(campaign_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
 }
 
-async fn ensure_unit(
-    tx: &mut Transaction<'static, Sqlite>,
-    units: &mut HashMap<String, i64>,
-    summary: &mut ImportSummary,
-    instansi_id: i64,
-    unit: &crate::domain::roster::UnitRef,
-    parent_id: Option<i64>,
-) -> Result<i64> {
-    if let Some(id) = units.get(&unit.key) {
-        sqlx::query(
-            "UPDATE units SET name = $1, parent_id = COALESCE($2, parent_id) WHERE id = $3",
+impl<DB: Engine> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+{
+    async fn ensure_unit(
+        tx: &mut Transaction<'static, DB>,
+        units: &mut HashMap<String, i64>,
+        summary: &mut ImportSummary,
+        instansi_id: i64,
+        unit: &crate::domain::roster::UnitRef,
+        parent_id: Option<i64>,
+    ) -> Result<i64> {
+        if let Some(id) = units.get(&unit.key) {
+            sqlx::query(
+                "UPDATE units SET name = $1, parent_id = COALESCE($2, parent_id) WHERE id = $3",
+            )
+            .bind(&unit.name)
+            .bind(parent_id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(*id);
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO units (instansi_id, key, name, parent_id) VALUES ($1, $2, $3, $4) RETURNING id",
         )
+        .bind(instansi_id)
+        .bind(&unit.key)
         .bind(&unit.name)
         .bind(parent_id)
-        .bind(id)
-        .execute(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
-        return Ok(*id);
+        units.insert(unit.key.clone(), id);
+        summary.units_created += 1;
+        Ok(id)
     }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO units (instansi_id, key, name, parent_id) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(instansi_id)
-    .bind(&unit.key)
-    .bind(&unit.name)
-    .bind(parent_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    units.insert(unit.key.clone(), id);
-    summary.units_created += 1;
-    Ok(id)
 }
 
 #[derive(sqlx::FromRow)]
@@ -814,35 +943,33 @@ impl HeadRow {
     }
 }
 
-async fn read_head(pool: &SqlitePool) -> Result<LogHead> {
-    sqlx::query_as::<_, HeadRow>(
-        "SELECT size, root, frontier, last_time, checkpoint FROM log_state WHERE id = 1",
-    )
-    .fetch_one(pool)
-    .await?
-    .into_head()
-}
-
-struct SqliteAppend {
-    tx: Transaction<'static, Sqlite>,
+struct SqlAppend<DB: Database> {
+    tx: Transaction<'static, DB>,
 }
 
 #[async_trait]
-impl AppendTx for SqliteAppend {
+impl<DB: Engine> AppendTx for SqlAppend<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+{
     async fn lock_head(&mut self) -> Result<LogHead> {
-        // BEGIN IMMEDIATE already holds the write lock; read the head under it.
-        sqlx::query_as::<_, HeadRow>(
-            "SELECT size, root, frontier, last_time, checkpoint FROM log_state WHERE id = 1",
-        )
-        .fetch_one(&mut *self.tx)
-        .await?
-        .into_head()
+        sqlx::query_as::<_, HeadRow>(DB::LOCK_HEAD)
+            .fetch_one(&mut *self.tx)
+            .await?
+            .into_head()
     }
 
     async fn existing_pledges(&mut self, keys: &[(i64, i64)]) -> Result<Vec<PledgeReceipt>> {
         let mut out = Vec::new();
-        for chunk in keys.chunks(CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new(RECEIPT);
+        for chunk in keys.chunks(DB::CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new(RECEIPT);
             qb.push(" WHERE p.annulled_at IS NULL AND p.employee_id IN (");
             let mut sep = qb.separated(", ");
             for (_, employee) in chunk {
@@ -862,15 +989,15 @@ impl AppendTx for SqliteAppend {
 
     async fn write(&mut self, append: &Append) -> Result<Vec<(i64, i64)>> {
         let tx = &mut self.tx;
-        for chunk in append.entries.chunks(CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO log_entries (idx, record) ");
+        for chunk in append.entries.chunks(DB::CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new("INSERT INTO log_entries (idx, record) ");
             qb.push_values(chunk, |mut b, (idx, record)| {
                 b.push_bind(*idx as i64).push_bind(record.clone());
             });
             qb.build().execute(&mut **tx).await?;
         }
-        for chunk in append.nodes.chunks(CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO log_nodes (level, idx, hash) ");
+        for chunk in append.nodes.chunks(DB::CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new("INSERT INTO log_nodes (level, idx, hash) ");
             qb.push_values(chunk, |mut b, (id, hash)| {
                 b.push_bind(i64::from(id.level))
                     .push_bind(id.index as i64)
@@ -879,8 +1006,8 @@ impl AppendTx for SqliteAppend {
             qb.build().execute(&mut **tx).await?;
         }
         let mut ids = Vec::with_capacity(append.pledges.len());
-        for chunk in append.pledges.chunks(CHUNK / 2) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
+        for chunk in append.pledges.chunks(DB::CHUNK / 2) {
+            let mut qb = QueryBuilder::<DB>::new(
                 "INSERT INTO pledges (campaign_id, employee_id, invitation_id, log_index, number,
                      name, unit_id, statement, mark, signed_at, client_ip, user_agent) ",
             );
