@@ -4,13 +4,14 @@
 
 use std::collections::HashSet;
 
-use ikrar::domain::roster::{RosterReader, RosterRow};
+use ikrar::domain::roster::RosterRow;
 use ikrar::domain::token;
-use ikrar::log::{Frontier, NodeId, leaf_hash};
+use ikrar::formats::roster::RosterReader;
 use ikrar::store::{
     Append, KeyRow, LogHead, NewAnnulment, NewCampaign, NewInstansi, NewPledge, SignContext, Store,
     StoreError, TemplateRow,
 };
+use ikrar::tlog::merkle::{Frontier, NodeId, leaf_hash};
 
 use crate::support::*;
 
