@@ -15,7 +15,7 @@ use crate::service::ServiceError;
 use crate::service::live::Live;
 use crate::service::sequencer::{Keys, RollbackGuard, Sequencer};
 use crate::store::{KeyRow, Store, StoreError};
-use crate::tlog::keys::NamedKey;
+use crate::tlog::keys::{KeyPurpose, NamedKey};
 
 /// Everything `serve` needs, already read from files and flags.
 pub struct Settings {
@@ -68,11 +68,14 @@ pub async fn build_state(
         origin,
     };
     let now = chrono::Utc::now().timestamp();
-    for (purpose, key) in [("pledge", &keys.pledge), ("log", &keys.log)] {
+    for (purpose, key) in [
+        (KeyPurpose::Pledge, &keys.pledge),
+        (KeyPurpose::Log, &keys.log),
+    ] {
         store
             .publish_key(&KeyRow {
                 key_id: key.key_id.to_vec(),
-                purpose: purpose.to_string(),
+                purpose,
                 name: key.name.clone(),
                 public_key: key.public_bytes().to_vec(),
                 not_before: now,

@@ -12,7 +12,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::domain::account::Role;
+use crate::domain::instansi::TimeZone;
+use crate::domain::nip::EmployeeKind;
 use crate::domain::roster::RosterRow;
+use crate::tlog::keys::KeyPurpose;
 use crate::tlog::merkle::{Hash, NodeId};
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +65,8 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct KeyRow {
     pub key_id: Vec<u8>,
-    pub purpose: String,
+    #[sqlx(try_from = "String")]
+    pub purpose: KeyPurpose,
     pub name: String,
     pub public_key: Vec<u8>,
     pub not_before: i64,
@@ -73,7 +78,7 @@ pub struct NewInstansi {
     pub code: String,
     pub name: String,
     pub place: String,
-    pub tz: String,
+    pub tz: TimeZone,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -82,7 +87,8 @@ pub struct Instansi {
     pub code: String,
     pub name: String,
     pub place: String,
-    pub tz: String,
+    #[sqlx(try_from = "String")]
+    pub tz: TimeZone,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -161,14 +167,16 @@ pub struct SignContext {
     pub closed_at: Option<i64>,
     pub mark_enabled: bool,
     pub instansi_name: String,
-    pub tz: String,
+    #[sqlx(try_from = "String")]
+    pub tz: TimeZone,
     pub template_no: i64,
     pub template_code: String,
     pub template_version: i64,
     pub template_sha256: Vec<u8>,
     pub template_body: String,
     pub employee_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: EmployeeKind,
     pub number: String,
     pub name: String,
     pub position: Option<String>,
@@ -201,12 +209,14 @@ pub struct PledgeView {
     pub campaign_title: String,
     pub instansi_id: i64,
     pub instansi_name: String,
-    pub tz: String,
+    #[sqlx(try_from = "String")]
+    pub tz: TimeZone,
     pub template_no: i64,
     pub template_code: String,
     pub template_version: i64,
     pub template_title: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: EmployeeKind,
     pub number: String,
     pub name: String,
     pub unit_name: String,
@@ -377,7 +387,7 @@ pub trait Store: Send + Sync {
         &self,
         instansi_id: Option<i64>,
         username: &str,
-        role: &str,
+        role: Role,
         password_hash: &str,
         now: i64,
     ) -> Result<i64>;
@@ -430,7 +440,8 @@ pub struct UserRow {
     pub id: i64,
     pub instansi_id: Option<i64>,
     pub username: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub password_hash: String,
 }
 
@@ -439,14 +450,16 @@ pub struct SessionRow {
     pub id: i64,
     pub instansi_id: Option<i64>,
     pub username: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub csrf: String,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct EmployeeRow {
     pub id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: EmployeeKind,
     pub number: String,
     pub name: String,
     pub position: Option<String>,

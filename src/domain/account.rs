@@ -18,6 +18,15 @@ pub enum Role {
     LogAuditor,
 }
 
+/// A stored role, read back from a row.
+impl TryFrom<String> for Role {
+    type Error = ValidationError;
+
+    fn try_from(s: String) -> Result<Self, ValidationError> {
+        Role::parse(&s)
+    }
+}
+
 impl Role {
     pub fn parse(s: &str) -> Result<Role, ValidationError> {
         match s {

@@ -56,6 +56,15 @@ impl TimeZone {
     }
 }
 
+/// A stored zone name, read back from a row.
+impl TryFrom<String> for TimeZone {
+    type Error = ValidationError;
+
+    fn try_from(s: String) -> Result<Self, ValidationError> {
+        TimeZone::parse(&s)
+    }
+}
+
 /// Today in Indonesia's latest zone (WIT): a NIP appointed "today" anywhere in Indonesia is
 /// valid.
 pub fn today_in_indonesia() -> chrono::NaiveDate {

@@ -60,6 +60,23 @@ impl EmployeeKind {
     }
 }
 
+/// The stored spelling, read back from a row.
+impl TryFrom<String> for EmployeeKind {
+    type Error = ValidationError;
+
+    fn try_from(s: String) -> Result<Self, ValidationError> {
+        match s.as_str() {
+            "PNS" => Ok(EmployeeKind::Pns),
+            "PPPK" => Ok(EmployeeKind::Pppk),
+            "NON_ASN" => Ok(EmployeeKind::NonAsn),
+            other => Err(err(
+                "kind_unknown",
+                format!("Jenis pegawai '{other}' tidak dikenal."),
+            )),
+        }
+    }
+}
+
 impl fmt::Display for EmployeeKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -402,9 +419,9 @@ pub enum StaffId {
 impl StaffId {
     /// An identifier as stored in the roster (validated when it was imported), read back
     /// for display. `None` if the stored kind or number no longer parses.
-    pub fn from_stored(kind: &str, number: &str) -> Option<StaffId> {
+    pub fn from_stored(kind: EmployeeKind, number: &str) -> Option<StaffId> {
         // The appointment date was checked against the import day; any later day is fine.
-        StaffId::parse(EmployeeKind::parse(kind)?, number, chrono::NaiveDate::MAX).ok()
+        StaffId::parse(kind, number, chrono::NaiveDate::MAX).ok()
     }
 
     /// Parses an identifier for a declared kind: PNS and PPPK need a NIP whose digit 13

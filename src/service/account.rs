@@ -25,10 +25,6 @@ pub struct Account {
     pub csrf: Option<String>,
 }
 
-fn stored_role(role: &str) -> ServiceResult<Role> {
-    Role::parse(role).map_err(|e| ServiceError::Store(StoreError::Corrupt(e.message)))
-}
-
 /// Per-instansi roles need an instansi; deployment-wide roles must have none.
 pub fn check_scope(role: Role, instansi_id: Option<i64>) -> Result<(), ValidationError> {
     match (role.per_instansi(), instansi_id) {
@@ -63,7 +59,7 @@ pub async fn add_user(
     check_password_strength(&password)?;
     let hash = blocking("hashing a password", move || hash_password(&password)).await?;
     let id = store
-        .add_user(instansi_id, &username, role.as_str(), &hash, now())
+        .add_user(instansi_id, &username, role, &hash, now())
         .await
         .map_err(|e| match e {
             StoreError::Conflict(_) => ServiceError::conflict(
@@ -123,7 +119,7 @@ pub async fn by_api_token(store: &dyn Store, token: &str) -> ServiceResult<Optio
     Ok(Some(Account {
         user_id: user.id,
         username: user.username,
-        role: stored_role(&user.role)?,
+        role: user.role,
         instansi_id: user.instansi_id,
         csrf: None,
     }))
@@ -137,7 +133,7 @@ pub async fn by_session(store: &dyn Store, session: &str) -> ServiceResult<Optio
     Ok(Some(Account {
         user_id: row.id,
         username: row.username,
-        role: stored_role(&row.role)?,
+        role: row.role,
         instansi_id: row.instansi_id,
         csrf: Some(row.csrf),
     }))

@@ -105,7 +105,7 @@ pub async fn prepare(store: &dyn Store, url: &PublicUrl) -> Result<()> {
                         code: CODE.to_string(),
                         name: "Pemerintah Kota Contoh".to_string(),
                         place: "Kota Contoh".to_string(),
-                        tz: "Asia/Jakarta".to_string(),
+                        tz: crate::domain::instansi::TimeZone::Jakarta,
                     },
                     now,
                 )
@@ -145,7 +145,13 @@ pub async fn prepare(store: &dyn Store, url: &PublicUrl) -> Result<()> {
         let hash =
             tokio::task::spawn_blocking(|| crate::domain::account::hash_password(ADMIN.1)).await?;
         store
-            .add_user(Some(instansi_id), ADMIN.0, "admin", &hash, now)
+            .add_user(
+                Some(instansi_id),
+                ADMIN.0,
+                crate::domain::account::Role::Admin,
+                &hash,
+                now,
+            )
             .await?;
     }
     let mut links = Vec::new();

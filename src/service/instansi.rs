@@ -30,7 +30,7 @@ pub async fn add(
                 code: code.clone(),
                 name,
                 place,
-                tz: tz.name().to_string(),
+                tz,
             },
             now(),
         )
@@ -68,7 +68,7 @@ pub async fn time_zone(store: &dyn Store, instansi_id: i64) -> ServiceResult<Tim
         .instansi_by_id(instansi_id)
         .await?
         .ok_or_else(ServiceError::unknown)?;
-    Ok(TimeZone::parse(&inst.tz).unwrap_or(TimeZone::Jakarta))
+    Ok(inst.tz)
 }
 
 /// Adds a template version (superadmin); returns its deployment-wide number.

@@ -5,9 +5,8 @@
 
 use crate::domain::account::Role;
 use crate::domain::campaign::Phase;
-use crate::domain::instansi::TimeZone;
 use crate::domain::mark::Mark;
-use crate::domain::nip::StaffId;
+use crate::domain::nip::{EmployeeKind, StaffId};
 use crate::domain::public_url::PublicUrl;
 use crate::domain::statement::Statement;
 use crate::domain::template::Template;
@@ -167,7 +166,7 @@ pub fn template_of(ctx: &SignContext) -> ServiceResult<Template> {
 }
 
 /// Grouped NIP, or the staff number, as printed for the signer.
-pub fn display_number(kind: &str, number: &str) -> String {
+pub fn display_number(kind: EmployeeKind, number: &str) -> String {
     StaffId::from_stored(kind, number)
         .map(|id| id.display())
         .unwrap_or_else(|| number.to_string())
@@ -199,9 +198,9 @@ pub async fn receipt_pdf(
         .map(Mark::parse)
         .transpose()
         .map_err(|e| corrupt("mark", e.message))?;
-    let tz = TimeZone::parse(&ctx.tz).unwrap_or(TimeZone::Jakarta);
+    let tz = ctx.tz;
     let date_text = pdf::tanggal(tz.at(receipt.signed_at).date_naive());
-    let nip_display = display_number(&ctx.kind, &ctx.number);
+    let nip_display = display_number(ctx.kind, &ctx.number);
     let place = ctx.campaign_place.clone();
     let key_id = hex::encode(record.body.key_id);
     let raw_statement = receipt.statement.clone();
@@ -369,7 +368,7 @@ pub async fn annul(
             pledge_record: record,
             category: category.to_string(),
             reason: reason.clone(),
-            tz: TimeZone::parse(&p.tz).unwrap_or(TimeZone::Jakarta),
+            tz: p.tz,
         },
     )
     .await

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::domain::instansi::TimeZone;
 use crate::domain::mark::{Mark, mark_line_value};
+use crate::domain::nip::EmployeeKind;
 use crate::domain::statement::StatementDraft;
 use crate::store::{Append, LogHead, NewPledge, PledgeReceipt, SignContext, Store, StoreError};
 use crate::tlog::keys::NamedKey;
@@ -358,8 +359,8 @@ pub fn seal(
     let mut pledges = Vec::with_capacity(jobs.len());
     for job in jobs {
         let ctx = &job.ctx;
-        let tz = TimeZone::parse(&ctx.tz).map_err(|e| SequencerError::Corrupt(e.message))?;
-        let non_asn = ctx.kind == "NON_ASN";
+        let tz = ctx.tz;
+        let non_asn = ctx.kind == EmployeeKind::NonAsn;
         let draft = StatementDraft {
             instansi: ctx.instansi_name.clone(),
             campaign_id: ctx.campaign_id,

@@ -9,13 +9,13 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
 
 use crate::domain::instansi::{TimeZone, today_in_indonesia};
-use crate::domain::nip::{Nip, StaffId};
+use crate::domain::nip::{EmployeeKind, Nip, StaffId};
 use crate::domain::statement::format_time;
 use crate::domain::text::mask_name;
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::sequencer::{Keys, sign_checkpoint};
 use crate::store::{PledgeView, Store, StoreError};
-use crate::tlog::keys::KeyWindow;
+use crate::tlog::keys::{KeyPurpose, KeyWindow};
 use crate::tlog::merkle::{Hash, ProofPlan};
 use crate::tlog::record::{Format, Record};
 
@@ -121,7 +121,7 @@ fn utc(unix: i64) -> String {
 }
 
 fn zone(p: &PledgeView) -> TimeZone {
-    TimeZone::parse(&p.tz).unwrap_or(TimeZone::Jakarta)
+    p.tz
 }
 
 /// Checks one base32 record. Only a string that is not base32, or decodes to a length no
@@ -161,7 +161,7 @@ pub async fn verify(store: &dyn Store, keys: &Keys, raw: &str) -> ServiceResult<
     let published = store.keys().await?;
     let at = body.sequenced_at as i64;
     let key = published.iter().find(|k| {
-        k.purpose == "pledge"
+        k.purpose == KeyPurpose::Pledge
             && k.key_id == body.key_id
             && KeyWindow {
                 not_before: k.not_before,
@@ -231,13 +231,13 @@ pub async fn verify(store: &dyn Store, keys: &Keys, raw: &str) -> ServiceResult<
             ));
         }
         let tz = zone(&p);
-        let non_asn = p.kind == "NON_ASN";
+        let non_asn = p.kind == EmployeeKind::NonAsn;
         out.annulled = p.annulled_at.is_some();
         out.pledge = Some(PledgeDetails {
-            nip: StaffId::from_stored(&p.kind, &p.number)
+            nip: StaffId::from_stored(p.kind, &p.number)
                 .map(|id| id.masked())
                 .unwrap_or_else(|| "***".to_string()),
-            kind: p.kind.clone(),
+            kind: p.kind.as_str().to_string(),
             unit: p.unit_name.clone(),
             instansi: p.instansi_name.clone(),
             campaign: p.campaign_title.clone(),

@@ -256,7 +256,7 @@ where
              VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT (key_id) DO NOTHING",
         )
         .bind(&key.key_id)
-        .bind(&key.purpose)
+        .bind(key.purpose.as_str())
         .bind(&key.name)
         .bind(&key.public_key)
         .bind(key.not_before)
@@ -269,7 +269,7 @@ where
                  WHERE purpose = $2 AND key_id <> $3 AND not_after IS NULL",
             )
             .bind(key.not_before)
-            .bind(&key.purpose)
+            .bind(key.purpose.as_str())
             .bind(&key.key_id)
             .execute(&mut *tx)
             .await?;
@@ -295,7 +295,7 @@ where
         .bind(&new.code)
         .bind(&new.name)
         .bind(&new.place)
-        .bind(&new.tz)
+        .bind(new.tz.name())
         .bind(now)
         .fetch_one(&self.pool)
         .await
@@ -718,7 +718,7 @@ where
         &self,
         instansi_id: Option<i64>,
         username: &str,
-        role: &str,
+        role: Role,
         password_hash: &str,
         now: i64,
     ) -> Result<i64> {
@@ -728,7 +728,7 @@ where
         )
         .bind(instansi_id)
         .bind(username)
-        .bind(role)
+        .bind(role.as_str())
         .bind(password_hash)
         .bind(now)
         .fetch_one(&self.pool)

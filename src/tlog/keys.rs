@@ -142,6 +142,34 @@ fn write_file(path: &Path, contents: &[u8], secret: bool, force: bool) -> Result
     file.sync_all().map_err(io)
 }
 
+/// What a key signs: pledge and annulment records, or the log's checkpoints (SPEC 3.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyPurpose {
+    Pledge,
+    Log,
+}
+
+impl KeyPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyPurpose::Pledge => "pledge",
+            KeyPurpose::Log => "log",
+        }
+    }
+}
+
+impl TryFrom<String> for KeyPurpose {
+    type Error = KeyError;
+
+    fn try_from(s: String) -> Result<Self, KeyError> {
+        match s.as_str() {
+            "pledge" => Ok(KeyPurpose::Pledge),
+            "log" => Ok(KeyPurpose::Log),
+            other => Err(KeyError::Purpose(other.to_string())),
+        }
+    }
+}
+
 /// The time a published key may sign: from `not_before` to `not_after` (inclusive), or
 /// open-ended. A record counts as signed by a key only if its sequencing time lies inside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,6 +240,8 @@ impl fmt::Debug for NamedKey {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    #[error("unknown key purpose '{0}'")]
+    Purpose(String),
     #[error("{path}: {source}", path = .path.display())]
     Io {
         path: PathBuf,

@@ -16,7 +16,7 @@ async fn second_instansi(app: &TestApp) -> (i64, i64) {
                 code: "boyolali".into(),
                 name: "Pemerintah Kabupaten Boyolali".into(),
                 place: "Boyolali".into(),
-                tz: "Asia/Jakarta".into(),
+                tz: ikrar::domain::instansi::TimeZone::Jakarta,
             },
             now,
         )

@@ -22,7 +22,7 @@ pub(crate) async fn session(app: &TestApp, instansi_id: Option<i64>, username: &
         .add_user(
             instansi_id,
             username,
-            "hr",
+            ikrar::domain::account::Role::Hr,
             &ikrar::domain::account::hash_password("kata-sandi-uji-1"),
             now,
         )
@@ -260,7 +260,7 @@ async fn another_instansis_dashboard_is_404() {
                 code: "boyolali".into(),
                 name: "Pemerintah Kabupaten Boyolali".into(),
                 place: "Boyolali".into(),
-                tz: "Asia/Jakarta".into(),
+                tz: ikrar::domain::instansi::TimeZone::Jakarta,
             },
             chrono::Utc::now().timestamp(),
         )

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use ikrar::domain::account::Role;
 use ikrar::domain::roster::RosterRow;
 use ikrar::domain::token;
 use ikrar::formats::roster::RosterReader;
@@ -11,6 +12,7 @@ use ikrar::store::{
     Append, KeyRow, LogHead, NewAnnulment, NewCampaign, NewInstansi, NewPledge, SignContext, Store,
     StoreError, TemplateRow,
 };
+use ikrar::tlog::keys::KeyPurpose;
 use ikrar::tlog::merkle::{Frontier, NodeId, leaf_hash};
 
 use crate::support::*;
@@ -48,7 +50,7 @@ async fn instansi(store: &dyn Store, code: &str) -> i64 {
                 code: code.into(),
                 name: format!("Pemerintah {code}"),
                 place: "Surakarta".into(),
-                tz: "Asia/Jakarta".into(),
+                tz: ikrar::domain::instansi::TimeZone::Jakarta,
             },
             NOW,
         )
@@ -191,7 +193,7 @@ async fn store_instansi_and_units_with_parents() {
         (by_code.id, by_code.name.as_str()),
         (id, "Pemerintah kominfo")
     );
-    assert_eq!(by_code.tz, "Asia/Jakarta");
+    assert_eq!(by_code.tz, ikrar::domain::instansi::TimeZone::Jakarta);
     let by_id = store
         .instansi_by_id(other)
         .await
@@ -313,7 +315,7 @@ async fn store_roster_import_counts_created_updated_and_deactivated() {
     assert_eq!(renamed.len(), 1);
     assert_eq!(renamed[0].name, "Nama Baru");
     assert!(renamed[0].active);
-    assert_eq!(renamed[0].kind, "NON_ASN");
+    assert_eq!(renamed[0].kind, ikrar::domain::nip::EmployeeKind::NonAsn);
     assert_eq!(renamed[0].unit, "Sekretariat");
     let gone = store.employees(id, "K-00199", 10, 0).await.expect("find");
     assert!(!gone[0].active, "missing from the file, so deactivated");
@@ -556,10 +558,13 @@ async fn store_log_append_reads_back_head_entries_nodes_and_pledges() {
     for (_, t) in &issued {
         signers.push(context(store.as_ref(), t).await);
     }
-    let pns = signers.iter().find(|c| c.kind == "PNS").expect("PNS");
+    let pns = signers
+        .iter()
+        .find(|c| c.kind == ikrar::domain::nip::EmployeeKind::Pns)
+        .expect("PNS");
     let non_asn = signers
         .iter()
-        .find(|c| c.kind == "NON_ASN")
+        .find(|c| c.kind == ikrar::domain::nip::EmployeeKind::NonAsn)
         .expect("non-ASN");
 
     let ids = append(store.as_ref(), &[pns, non_asn], NOW + 7200).await;
@@ -746,7 +751,7 @@ async fn store_unique_violations_surface_as_conflicts() {
                 code: "kominfo".into(),
                 name: "Lagi".into(),
                 place: "Solo".into(),
-                tz: "Asia/Jakarta".into(),
+                tz: ikrar::domain::instansi::TimeZone::Jakarta,
             },
             NOW,
         )
@@ -757,10 +762,10 @@ async fn store_unique_violations_surface_as_conflicts() {
     );
 
     store
-        .add_user(None, "admin", "admin", "hash", NOW)
+        .add_user(None, "admin", Role::Admin, "hash", NOW)
         .await
         .expect("user");
-    let dup = store.add_user(None, "admin", "hr", "hash", NOW).await;
+    let dup = store.add_user(None, "admin", Role::Hr, "hash", NOW).await;
     assert!(
         matches!(dup, Err(StoreError::Conflict(ref m)) if m == "username exists"),
         "{dup:?}"
@@ -965,7 +970,7 @@ async fn store_users_tokens_sessions_settings_and_keys() {
     let store = db.store().await;
     let instansi_id = instansi(store.as_ref(), "a").await;
     let id = store
-        .add_user(Some(instansi_id), "hr.a", "hr", "$argon2id$x", NOW)
+        .add_user(Some(instansi_id), "hr.a", Role::Hr, "$argon2id$x", NOW)
         .await
         .expect("user");
     let user = store
@@ -1011,7 +1016,7 @@ async fn store_users_tokens_sessions_settings_and_keys() {
         .expect("query")
         .expect("live");
     assert_eq!((session.id, session.csrf.as_str()), (id, "csrf-1"));
-    assert_eq!(session.role, "hr");
+    assert_eq!(session.role, Role::Hr);
     assert!(
         store
             .session(&[5; 32], NOW + 60)
@@ -1039,7 +1044,7 @@ async fn store_users_tokens_sessions_settings_and_keys() {
 
     let key = |id: u8, purpose: &str, not_before: i64| KeyRow {
         key_id: vec![id; 4],
-        purpose: purpose.into(),
+        purpose: KeyPurpose::try_from(purpose.to_string()).expect("purpose"),
         name: format!("key {id}"),
         public_key: vec![id; 32],
         not_before,
@@ -1061,19 +1066,19 @@ async fn store_users_tokens_sessions_settings_and_keys() {
         .publish_key(&key(1, "pledge", 300))
         .await
         .expect("republish is a no-op");
-    let keys: Vec<(u8, String, i64, Option<i64>)> = store
+    let keys: Vec<(u8, &str, i64, Option<i64>)> = store
         .keys()
         .await
         .expect("keys")
         .into_iter()
-        .map(|k| (k.key_id[0], k.purpose, k.not_before, k.not_after))
+        .map(|k| (k.key_id[0], k.purpose.as_str(), k.not_before, k.not_after))
         .collect();
     assert_eq!(
         keys,
         [
-            (2, "log".into(), 100, None),
-            (1, "pledge".into(), 100, Some(200)),
-            (3, "pledge".into(), 200, None),
+            (2, "log", 100, None),
+            (1, "pledge", 100, Some(200)),
+            (3, "pledge", 200, None),
         ]
     );
 }

@@ -287,7 +287,7 @@ pub async fn seed_campaign(store: &dyn Store, opens: i64, closes: i64) -> Seeded
                         code: "surakarta".into(),
                         name: "Pemerintah Kota Surakarta".into(),
                         place: "Surakarta".into(),
-                        tz: "Asia/Jakarta".into(),
+                        tz: ikrar::domain::instansi::TimeZone::Jakarta,
                     },
                     now,
                 )
@@ -445,7 +445,7 @@ pub async fn user_with_token(
         .add_user(
             instansi_id,
             username,
-            role,
+            ikrar::domain::account::Role::parse(role).expect("a known role"),
             &hash,
             chrono::Utc::now().timestamp(),
         )

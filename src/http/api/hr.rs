@@ -173,7 +173,7 @@ pub async fn get_pledge(
     Path(id): Path<i64>,
 ) -> AppResult<Json<Value>> {
     let p = pledge::view(state.store.as_ref(), caller.instansi()?, id).await?;
-    let tz = TimeZone::parse(&p.tz).unwrap_or(TimeZone::Jakarta);
+    let tz = p.tz;
     let t = |unix: i64| crate::domain::statement::format_time(tz.at(unix));
     Ok(Json(json!({
         "id": p.pledge_id,
@@ -181,7 +181,7 @@ pub async fn get_pledge(
         "campaign_id": p.campaign_id,
         "campaign": p.campaign_title,
         "template": format!("{}@{}", p.template_code, p.template_version),
-        "kind": p.kind,
+        "kind": p.kind.as_str(),
         "nip": p.number,
         "name": p.name,
         "unit": p.unit_name,

@@ -31,7 +31,7 @@ pub async fn keys(State(state): State<AppState>) -> AppResult<Json<Value>> {
             let mut v = json!({
                 "name": k.name,
                 "key_id": hex::encode(&k.key_id),
-                "purpose": k.purpose,
+                "purpose": k.purpose.as_str(),
                 "public_key": B64.encode(public),
                 "vkey": crate::tlog::note::vkey(&k.name, &public),
                 "not_before": rfc3339(k.not_before),

@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::domain::instansi::TimeZone;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{ClientAddr, evidence};
 use crate::http::pages::{MessagePage, html, page_error};
@@ -91,7 +90,7 @@ fn sign_page(
         points: t.points,
         closing: t.closing,
         name: ctx.name.clone(),
-        nip: pledge::display_number(&ctx.kind, &ctx.number),
+        nip: pledge::display_number(ctx.kind, &ctx.number),
         position: ctx.position.clone().unwrap_or_else(|| "-".to_string()),
         unit: ctx.unit_name.clone(),
         mark_enabled: ctx.mark_enabled,
@@ -110,7 +109,7 @@ fn receipt_page(
     let record = Record::parse(&receipt.record).map_err(AppError::internal)?;
     let b32 = record.to_base32();
     let matrix = qr::encode(&state.public_url.qr_text(&b32)).map_err(AppError::internal)?;
-    let tz = TimeZone::parse(&ctx.tz).unwrap_or(TimeZone::Jakarta);
+    let tz = ctx.tz;
     Ok(html(
         StatusCode::OK,
         ReceiptPage {
