@@ -408,7 +408,8 @@ pub trait Store: Send + Sync {
     async fn campaigns(&self, instansi_id: i64) -> Result<Vec<CampaignRow>>;
     /// Revokes the active invitation of one person; returns how many were revoked.
     async fn revoke_invitation(&self, campaign_id: i64, number: &str, now: i64) -> Result<u64>;
-    /// Staff whose number or name (lowercase) matches the LIKE `pattern`.
+    /// Staff whose number or name, lowercased, matches the lowercase LIKE `pattern` (the
+    /// same on both engines: SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
     async fn employees(
         &self,
         instansi_id: i64,

@@ -102,7 +102,7 @@ const CAMPAIGNS: &str = "SELECT id, instansi_id, template_no, title, place, open
 const EMPLOYEES: &str = "SELECT e.id, e.kind, e.number, e.name, e.position,
         u.name AS unit, e.active
     FROM employees e JOIN units u ON u.id = e.unit_id
-    WHERE e.instansi_id = $1 AND (e.number LIKE $2 OR LOWER(e.name) LIKE $2)
+    WHERE e.instansi_id = $1 AND (LOWER(e.number) LIKE $2 OR LOWER(e.name) LIKE $2)
     ORDER BY e.active DESC, e.name, e.number LIMIT $3 OFFSET $4";
 const AUDIT: &str = "SELECT id, instansi_id, actor, action, summary, at FROM audit_events
     WHERE (CAST($1 AS BIGINT) IS NULL OR instansi_id = $1) AND id < $2

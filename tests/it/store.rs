@@ -311,13 +311,14 @@ async fn store_roster_import_counts_created_updated_and_deactivated() {
         (100, 1000, 200, 0)
     );
 
-    let renamed = store.employees(id, "K-00200", 10, 0).await.expect("find");
+    // HR types a staff number in any case (the admin page lowercases the search).
+    let renamed = store.employees(id, "k-00200", 10, 0).await.expect("find");
     assert_eq!(renamed.len(), 1);
     assert_eq!(renamed[0].name, "Nama Baru");
     assert!(renamed[0].active);
     assert_eq!(renamed[0].kind, ikrar::domain::nip::EmployeeKind::NonAsn);
     assert_eq!(renamed[0].unit, "Sekretariat");
-    let gone = store.employees(id, "K-00199", 10, 0).await.expect("find");
+    let gone = store.employees(id, "k-00199", 10, 0).await.expect("find");
     assert!(!gone[0].active, "missing from the file, so deactivated");
     // Names match lowercased, a page at a time.
     let by_name = store
@@ -349,7 +350,7 @@ async fn store_roster_import_counts_created_updated_and_deactivated() {
         .expect("third");
     assert_eq!((third.created, third.updated), (0, 1));
     assert_eq!(third.deactivated, 1100);
-    let back = store.employees(id, "K-00199", 10, 0).await.expect("find");
+    let back = store.employees(id, "k-00199", 10, 0).await.expect("find");
     assert!(back[0].active);
 }
 
