@@ -89,22 +89,21 @@ pub async fn revoke(
 
 /// `nip,nama,unit,link`, formula-safe.
 pub fn csv(issued: &[Issued]) -> ServiceResult<Vec<u8>> {
+    links_csv(issued).map_err(|e| ServiceError::internal("writing the links CSV", e))
+}
+
+fn links_csv(issued: &[Issued]) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    let write = |out: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
-        out.write_record(["nip", "nama", "unit", "link"])?;
-        for i in issued {
-            out.write_record([
-                spreadsheet_safe(&i.number).as_ref(),
-                spreadsheet_safe(&i.name).as_ref(),
-                spreadsheet_safe(&i.unit).as_ref(),
-                &i.link,
-            ])?;
-        }
-        Ok(())
-    };
-    write(&mut out).map_err(|e| ServiceError::internal("writing the links CSV", e))?;
-    out.into_inner()
-        .map_err(|e| ServiceError::internal("writing the links CSV", e.into_error()))
+    out.write_record(["nip", "nama", "unit", "link"])?;
+    for i in issued {
+        out.write_record([
+            spreadsheet_safe(&i.number).as_ref(),
+            spreadsheet_safe(&i.name).as_ref(),
+            spreadsheet_safe(&i.unit).as_ref(),
+            &i.link,
+        ])?;
+    }
+    out.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// Printable QR slips (8 per A4 page) for links just issued, for staff who sign on a shared

@@ -67,15 +67,23 @@ impl From<&Verification> for VerifyPage {
             }
             statement = p.statement.clone();
         }
-        let or_null = |n: Option<u64>| n.map_or_else(|| "null".to_string(), |n| n.to_string());
         VerifyPage {
             valid: v.valid,
             annulled: v.annulled,
             reason: v.reason.clone().unwrap_or_default(),
             rows,
             statement,
-            log_index: or_null(v.record.as_ref().map(|r| r.log_index)),
-            tree_size: or_null(v.inclusion.as_ref().map(|i| i.tree_size)),
+            // Shown only for a valid record, which always has both.
+            log_index: v
+                .record
+                .as_ref()
+                .map(|r| r.log_index.to_string())
+                .unwrap_or_default(),
+            tree_size: v
+                .inclusion
+                .as_ref()
+                .map(|i| i.tree_size.to_string())
+                .unwrap_or_default(),
         }
     }
 }
