@@ -367,6 +367,17 @@ pub trait Store: Send + Sync {
     /// Pledges of ASN staff with this NIP, across instansi (non-ASN staff never appear).
     async fn lookup(&self, nip: &str) -> Result<Vec<PledgeView>>;
 
+    /// Counts one "data saya salah" report on an invitation and writes its audit event, in
+    /// one transaction. Refuses (returns `false`, writes nothing) once the invitation already
+    /// has `max` reports.
+    async fn record_report(
+        &self,
+        invitation_id: i64,
+        max: i64,
+        event: &AuditEvent<'_>,
+        now: i64,
+    ) -> Result<bool>;
+
     async fn audit(
         &self,
         instansi_id: Option<i64>,
@@ -466,6 +477,15 @@ pub struct EmployeeRow {
     pub position: Option<String>,
     pub unit: String,
     pub active: bool,
+}
+
+/// An audit event to write.
+#[derive(Clone, Copy, Debug)]
+pub struct AuditEvent<'a> {
+    pub instansi_id: Option<i64>,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub summary: &'a str,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]

@@ -112,3 +112,161 @@ pub fn roll_up(units: &[DirectCount]) -> Vec<UnitCompliance> {
         })
         .collect()
 }
+
+/// Units with fewer target staff than this are never shown alone on a public count (SPEC
+/// 6): a unit of one person would tell the hall whether that person has signed.
+pub const MIN_PUBLIC_UNIT: u64 = 5;
+
+/// A line of a public count: a unit, or the pool of units too small to show alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublicGroup<'a> {
+    Unit(&'a UnitCompliance),
+    /// Units pooled together: how many, and their summed counts.
+    Others {
+        units: usize,
+        target: u64,
+        signed: u64,
+    },
+}
+
+/// Groups units (e.g. the top-level ones) for a public count. Each unit with at least
+/// [`MIN_PUBLIC_UNIT`] target staff is shown alone, in the order given; the smaller ones
+/// are pooled into one last group. If that pool would still be smaller than the minimum,
+/// the smallest shown units join it until it is not (or nothing is left to join), so no
+/// group smaller than the minimum is shown, nor can one be derived by subtracting the
+/// shown groups from the total. Units without target staff are left out.
+pub fn public_groups<'a>(units: &[&'a UnitCompliance]) -> Vec<PublicGroup<'a>> {
+    let (mut shown, mut pooled): (Vec<&UnitCompliance>, Vec<&UnitCompliance>) = units
+        .iter()
+        .copied()
+        .filter(|u| u.target > 0)
+        .partition(|u| u.target >= MIN_PUBLIC_UNIT);
+    let target = |p: &[&UnitCompliance]| p.iter().map(|u| u.target).sum::<u64>();
+    while !pooled.is_empty() && target(&pooled) < MIN_PUBLIC_UNIT {
+        // The smallest shown unit; the later one of equal size, so the first stay in place.
+        let Some(smallest) = shown
+            .iter()
+            .enumerate()
+            .min_by_key(|&(i, u)| (u.target, std::cmp::Reverse(i)))
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        pooled.push(shown.remove(smallest));
+    }
+    let mut groups: Vec<PublicGroup<'a>> = shown.into_iter().map(PublicGroup::Unit).collect();
+    if !pooled.is_empty() {
+        groups.push(PublicGroup::Others {
+            units: pooled.len(),
+            target: target(&pooled),
+            signed: pooled.iter().map(|u| u.signed).sum(),
+        });
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(id: i64, target: u64, signed: u64) -> UnitCompliance {
+        UnitCompliance {
+            id,
+            name: format!("Unit {id}"),
+            parent_id: None,
+            target,
+            signed,
+        }
+    }
+
+    fn groups(units: &[UnitCompliance]) -> Vec<PublicGroup<'_>> {
+        let refs: Vec<&UnitCompliance> = units.iter().collect();
+        public_groups(&refs)
+    }
+
+    #[test]
+    fn small_units_are_pooled_and_a_small_pool_takes_the_smallest_unit() {
+        let units = [
+            unit(1, 10, 4),
+            unit(2, 1, 1),
+            unit(3, 0, 0),
+            unit(4, 3, 0),
+            unit(5, 6, 6),
+        ];
+        // Units 2 and 4 pool to 4 staff, still too few: unit 5 (6 staff) joins them.
+        assert_eq!(
+            groups(&units),
+            vec![
+                PublicGroup::Unit(&units[0]),
+                PublicGroup::Others {
+                    units: 3,
+                    target: 10,
+                    signed: 7
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pool_of_five_is_shown_as_it_is() {
+        let units = [unit(1, 8, 1), unit(2, 2, 1), unit(3, 3, 3)];
+        assert_eq!(
+            groups(&units),
+            vec![
+                PublicGroup::Unit(&units[0]),
+                PublicGroup::Others {
+                    units: 2,
+                    target: 5,
+                    signed: 4
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn every_unit_is_shown_when_none_is_small() {
+        let units = [unit(1, 5, 0), unit(2, 7, 7)];
+        assert_eq!(
+            groups(&units),
+            vec![PublicGroup::Unit(&units[0]), PublicGroup::Unit(&units[1])]
+        );
+    }
+
+    #[test]
+    fn everything_is_pooled_when_all_are_small() {
+        let units = [unit(1, 1, 1), unit(2, 2, 0)];
+        assert_eq!(
+            groups(&units),
+            vec![PublicGroup::Others {
+                units: 2,
+                target: 3,
+                signed: 1
+            }]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_group_is_small_unless_it_is_everything(
+            counts in proptest::collection::vec((0u64..12, 0u64..12), 0..12)
+        ) {
+            let units: Vec<UnitCompliance> = counts
+                .iter()
+                .zip(0..)
+                .map(|(&(t, s), id)| unit(id, t, s.min(t)))
+                .collect();
+            let groups = groups(&units);
+            let total: u64 = units.iter().map(|u| u.target).sum();
+            let mut sum = 0;
+            for g in &groups {
+                let t = match g {
+                    PublicGroup::Unit(u) => u.target,
+                    PublicGroup::Others { target, .. } => *target,
+                };
+                sum += t;
+                proptest::prop_assert!(t >= MIN_PUBLIC_UNIT || (groups.len() == 1 && t == total));
+            }
+            proptest::prop_assert_eq!(sum, total);
+        }
+    }
+}

@@ -29,26 +29,60 @@ pub fn normalize(s: &str) -> String {
     out
 }
 
-/// Characters refused in text entering the system.
-///
-/// Tabs and line breaks are white space and are folded by [`normalize`]: a line break
-/// typed with Alt+Enter inside an Excel cell is harmless. Other C0/C1 controls are not,
-/// and neither are the bidirectional overrides and isolates, which can make a name read
-/// differently on screen than in the signed statement.
-fn is_refused(c: char) -> bool {
-    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+/// Why a character is refused in text entering the system (SPEC 6): what is printed on
+/// the PDF must read back as what was signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refused {
+    /// C0/C1 controls other than tab and line breaks.
+    Control,
+    /// Unicode format characters (category Cf): zero-width spaces and joiners, bidi marks,
+    /// overrides and isolates, the BOM, soft hyphens, tag characters. They are invisible
+    /// or reorder text, so a name could read differently on screen than in the statement.
+    Format,
+    /// Private-use code points: their glyph depends on the font.
+    PrivateUse,
+    /// Code points unassigned in the Unicode version we know: no font draws them.
+    Unassigned,
 }
 
-/// For text entering the system (roster fields, consent name): refuses control
-/// characters, returns [`normalize`]d text. An empty result is the caller's to judge.
+/// Tabs and line breaks are white space and are folded by [`normalize`]: a line break
+/// typed with Alt+Enter inside an Excel cell is harmless.
+fn refused(c: char) -> Option<Refused> {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    if c.is_ascii() {
+        // The common case, decided without a table look-up.
+        return (c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r'))
+            .then_some(Refused::Control);
+    }
+    match c.general_category() {
+        GeneralCategory::Control => Some(Refused::Control),
+        GeneralCategory::Format => Some(Refused::Format),
+        GeneralCategory::PrivateUse => Some(Refused::PrivateUse),
+        GeneralCategory::Unassigned => Some(Refused::Unassigned),
+        _ => None,
+    }
+}
+
+/// For text entering the system (roster fields, consent name, reasons): refuses control
+/// and format characters, private-use and unassigned code points; returns [`normalize`]d
+/// text. An empty result is the caller's to judge.
 pub fn clean(s: &str, field: &str) -> Result<String, ValidationError> {
-    if let Some((i, c)) = s.chars().enumerate().find(|&(_, c)| is_refused(c)) {
+    if let Some((i, c, why)) = s
+        .chars()
+        .enumerate()
+        .find_map(|(i, c)| refused(c).map(|why| (i, c, why)))
+    {
+        let (code, what) = match why {
+            Refused::Control => ("control_character", "karakter kendali tak terlihat"),
+            Refused::Format => ("format_character", "karakter format tak terlihat"),
+            Refused::PrivateUse => ("private_use_character", "karakter khusus yang tidak baku"),
+            Refused::Unassigned => ("unassigned_character", "kode karakter yang tidak dikenal"),
+        };
         return Err(ValidationError::new(
-            "control_character",
+            code,
             field,
             format!(
-                "Teks mengandung karakter kendali tak terlihat (U+{:04X}) pada karakter ke-{}. \
+                "Teks mengandung {what} (U+{:04X}) pada karakter ke-{}. \
                  Hapus karakter tersebut, misalnya dengan mengetik ulang teksnya, lalu coba lagi.",
                 c as u32,
                 i + 1
@@ -154,11 +188,49 @@ mod tests {
     }
 
     #[test]
-    fn clean_refuses_bidi_overrides() {
+    fn clean_refuses_bidi_and_zero_width_format_characters() {
+        for (text, cp) in [
+            ("Budi\u{202E}otnaS", "U+202E"),
+            ("Bu\u{200B}di", "U+200B"),
+            ("Budi\u{200D}", "U+200D"),
+            ("\u{FEFF}Budi", "U+FEFF"),
+            ("Bu\u{00AD}di", "U+00AD"),
+            ("Budi\u{2066}x\u{2069}", "U+2066"),
+            ("Budi\u{200F}", "U+200F"),
+            ("Budi\u{E0041}", "U+E0041"),
+        ] {
+            let err = clean(text, "nama").unwrap_err();
+            assert_eq!(err.code, "format_character", "{text:?}");
+            assert!(err.message.contains(cp), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn clean_refuses_private_use_and_unassigned_code_points() {
         assert_eq!(
-            clean("Budi\u{202E}otnaS", "nama").unwrap_err().code,
+            clean("Budi\u{E000}", "nama").unwrap_err().code,
+            "private_use_character"
+        );
+        assert_eq!(
+            clean("Budi\u{0378}", "nama").unwrap_err().code,
+            "unassigned_character"
+        );
+        assert_eq!(
+            clean("Budi\u{0085}", "nama").unwrap_err().code,
             "control_character"
         );
+    }
+
+    #[test]
+    fn clean_keeps_letters_of_every_script_and_emoji_free_names() {
+        for name in [
+            "Jos\u{00E9}",
+            "\u{0639}\u{0644}\u{064A}",
+            "I Gusti Ngurah Ra\u{00ED}",
+            "\u{1B33}\u{1B2D}",
+        ] {
+            assert!(clean(name, "nama").is_ok(), "{name:?}");
+        }
     }
 
     #[test]
@@ -216,6 +288,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn clean_output_never_holds_a_refused_character(s in any::<String>()) {
+            if let Ok(out) = clean(&s, "nama") {
+                prop_assert!(out.chars().all(|c| refused(c).is_none()), "{:?}", out);
+            }
+        }
+
         #[test]
         fn normalize_is_idempotent(s in "\\PC*") {
             let once = normalize(&s);

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::domain::compliance::Compliance;
+use crate::domain::compliance::{Compliance, PublicGroup, UnitCompliance, public_groups};
 use crate::service::ServiceResult;
 use crate::service::compliance;
 use crate::service::sequencer::LogSignal;
@@ -22,7 +22,8 @@ use crate::store::{CampaignRow, Store};
 pub struct ScreenCounts {
     pub signed: u64,
     pub target: u64,
-    /// Top-level units, each rolled up over its subtree, that have target staff; tree order.
+    /// Top-level units, each rolled up over its subtree, that have target staff, in tree
+    /// order; the small ones pooled into one last line ([`OTHERS_ID`]).
     pub units: Vec<ScreenUnit>,
 }
 
@@ -36,20 +37,40 @@ pub struct ScreenUnit {
     pub target: u64,
 }
 
+/// The id of the pooled "other units" line; unit ids start at 1.
+pub const OTHERS_ID: i64 = 0;
+
 impl ScreenCounts {
+    /// Top-level units, each rolled up over its subtree; units too small to show alone
+    /// (`domain::compliance::public_groups`) are pooled into one last line.
     pub fn from_report(report: &Compliance) -> ScreenCounts {
+        let top: Vec<&UnitCompliance> = report
+            .units
+            .iter()
+            .filter(|u| u.parent_id.is_none())
+            .collect();
         ScreenCounts {
             signed: report.total_signed,
             target: report.total_target,
-            units: report
-                .units
-                .iter()
-                .filter(|u| u.parent_id.is_none() && u.target > 0)
-                .map(|u| ScreenUnit {
-                    id: u.id,
-                    name: u.name.clone(),
-                    signed: u.signed,
-                    target: u.target,
+            units: public_groups(&top)
+                .into_iter()
+                .map(|g| match g {
+                    PublicGroup::Unit(u) => ScreenUnit {
+                        id: u.id,
+                        name: u.name.clone(),
+                        signed: u.signed,
+                        target: u.target,
+                    },
+                    PublicGroup::Others {
+                        units,
+                        target,
+                        signed,
+                    } => ScreenUnit {
+                        id: OTHERS_ID,
+                        name: format!("Unit lainnya ({units} unit)"),
+                        signed,
+                        target,
+                    },
                 })
                 .collect(),
         }
@@ -140,7 +161,6 @@ pub async fn closed(closing: &mut watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::compliance::UnitCompliance;
     use std::time::Duration;
 
     #[tokio::test]
@@ -169,7 +189,7 @@ mod tests {
     }
 
     #[test]
-    fn screen_counts_keep_top_level_units_with_targets() {
+    fn screen_counts_keep_top_level_units_with_targets_and_pool_small_ones() {
         let unit = |id, parent_id, target, signed| UnitCompliance {
             id,
             name: format!("Unit {id}"),
@@ -181,19 +201,29 @@ mod tests {
             campaign_id: 1,
             campaign_title: "Uji".into(),
             template: "ikrar-netralitas-2024@1".into(),
-            total_target: 12,
-            total_signed: 5,
+            total_target: 22,
+            total_signed: 10,
             units: vec![
                 unit(1, None, 10, 4),
                 unit(2, Some(1), 6, 2),
                 unit(3, None, 0, 0),
                 unit(4, None, 2, 1),
+                unit(5, None, 1, 1),
+                unit(6, None, 9, 4),
+                unit(7, Some(6), 1, 1),
             ],
         };
         let counts = ScreenCounts::from_report(&report);
-        assert_eq!((counts.signed, counts.target), (5, 12));
-        let ids: Vec<i64> = counts.units.iter().map(|u| u.id).collect();
-        assert_eq!(ids, vec![1, 4]);
+        assert_eq!((counts.signed, counts.target), (10, 22));
+        let lines: Vec<(i64, u64, u64)> = counts
+            .units
+            .iter()
+            .map(|u| (u.id, u.signed, u.target))
+            .collect();
+        // Units 4 and 5 (3 staff together) are too small alone, and so is their pool:
+        // unit 6, the smallest shown, joins it. Child units are not lines of their own.
+        assert_eq!(lines, vec![(1, 4, 10), (OTHERS_ID, 6, 12)]);
+        assert_eq!(counts.units[1].name, "Unit lainnya (3 unit)");
         let json = serde_json::to_value(&counts).expect("serializes");
         assert!(json["units"][0].get("name").is_none(), "ids only: {json}");
     }

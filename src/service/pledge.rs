@@ -17,7 +17,7 @@ use crate::service::error::{RefusalKind, ServiceError, ServiceResult, blocking};
 use crate::service::sequencer::{
     self, AnnulRequest, Annulled, Keys, RollbackGuard, Sequencer, SequencerError, SignJob, Signed,
 };
-use crate::store::{PledgeReceipt, PledgeView, SignContext, Store, StoreError};
+use crate::store::{AuditEvent, PledgeReceipt, PledgeView, SignContext, Store, StoreError};
 use crate::tlog::record::{ANNUL_CATEGORIES, Record};
 
 /// A receipt stays visible this long after its campaign closes (SPEC 2).
@@ -237,7 +237,11 @@ pub async fn receipt_pdf(
     .map_err(|e| ServiceError::internal("rendering a receipt", e))
 }
 
+/// "Data saya salah" reports one invitation may send (SPEC 6); the next answers 429.
+pub const MAX_REPORTS: i64 = 3;
+
 /// "Data saya salah": the signer tells HR the roster entry is wrong, instead of signing it.
+/// At most [`MAX_REPORTS`] per invitation, so one link cannot flood HR's audit trail.
 pub async fn report_wrong_data(
     store: &dyn Store,
     raw_token: &str,
@@ -253,14 +257,30 @@ pub async fn report_wrong_data(
         ctx.campaign_id,
         if note.is_empty() { "-" } else { note }
     );
-    audit::record(
-        store,
-        Some(ctx.instansi_id),
-        &format!("pegawai:{}", ctx.employee_id),
-        "roster.report",
-        &summary,
-    )
-    .await
+    let actor = format!("pegawai:{}", ctx.employee_id);
+    let event = AuditEvent {
+        instansi_id: Some(ctx.instansi_id),
+        actor: &actor,
+        action: "roster.report",
+        summary: &summary,
+    };
+    if store
+        .record_report(ctx.invitation_id, MAX_REPORTS, &event, audit::now())
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ServiceError::refused(
+            RefusalKind::TooMany {
+                retry_after: 24 * 3600,
+            },
+            "report_limit",
+            format!(
+                "Laporan data salah dari tautan ini sudah dikirim {MAX_REPORTS} kali dan sudah \
+                 diterima BKPSDM. Mohon tunggu tindak lanjutnya, atau hubungi BKPSDM langsung."
+            ),
+        ))
+    }
 }
 
 /// A pledge of `instansi_id`, in full, for its HR; another instansi's answers 404.

@@ -680,6 +680,39 @@ where
         .await?)
     }
 
+    async fn record_report(
+        &self,
+        invitation_id: i64,
+        max: i64,
+        event: &AuditEvent<'_>,
+        now: i64,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let counted = sqlx::query(
+            "UPDATE invitations SET reports = reports + 1 WHERE id = $1 AND reports < $2",
+        )
+        .bind(invitation_id)
+        .bind(max)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if counted == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO audit_events (instansi_id, actor, action, summary, at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(event.instansi_id)
+        .bind(event.actor)
+        .bind(event.action)
+        .bind(event.summary)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn audit(
         &self,
         instansi_id: Option<i64>,

@@ -1,6 +1,7 @@
 //! The one integration-test binary. The engine under test is SQLite unless
 //! `IKRAR_TEST_DATABASE` names a PostgreSQL server (see `support`).
 
+mod abuse;
 mod api;
 mod browser;
 mod cli;
