@@ -38,16 +38,16 @@ pub(super) async fn import(
             eprintln!("{}.", outcome.message());
             Ok(())
         }
-        Err(ServiceError::Rows(errors)) => {
-            for e in &errors {
+        Err(ServiceError::Rows(bad)) => {
+            for e in &bad.errors {
                 eprintln!(
                     "baris {}, kolom {}: {} [{}]",
                     e.line, e.column, e.message, e.code
                 );
             }
             bail!(
-                "{} baris bermasalah; tidak ada data yang diimpor. Perbaiki baris di atas lalu impor ulang.",
-                errors.len()
+                "{} Perbaiki baris di atas lalu impor ulang.",
+                bad.summary()
             );
         }
         Err(e) => Err(e.into()),
