@@ -45,10 +45,7 @@ pub(super) async fn import(
                     e.line, e.column, e.message, e.code
                 );
             }
-            bail!(
-                "{} Perbaiki baris di atas lalu impor ulang.",
-                bad.summary()
-            );
+            bail!("{} Perbaiki baris di atas lalu impor ulang.", bad.summary());
         }
         Err(e) => Err(e.into()),
     }

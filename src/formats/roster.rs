@@ -28,8 +28,8 @@ use crate::domain::nip::{EmployeeKind, StaffId};
 use crate::domain::roster::{
     MAX_ROW_ERRORS, MAX_TEXT_CHARS, RosterRow, RowError, RowErrors, UnitRef,
 };
-use crate::formats::xlsx_limits::{self, Limits};
 use crate::domain::text;
+use crate::formats::xlsx_limits::{self, Limits};
 
 /// Longest header line accepted; a header is a few hundred bytes at most.
 const MAX_HEADER_BYTES: u64 = 64 * 1024;
@@ -1064,7 +1064,10 @@ pub fn read_chunks(
 }
 
 /// Reads and checks a whole roster into memory: for small rosters (tests, fixtures).
-pub fn read_all(input: &RosterInput<'_>, today: NaiveDate) -> Result<Vec<RosterRow>, RosterRefused> {
+pub fn read_all(
+    input: &RosterInput<'_>,
+    today: NaiveDate,
+) -> Result<Vec<RosterRow>, RosterRefused> {
     let mut all = Vec::new();
     read_chunks(input, today, 1024, |chunk| {
         all.extend(chunk);
@@ -1648,6 +1651,277 @@ mod tests {
                 err.to_string()
                     .starts_with("Berkas XLSX tidak dapat dibaca")
             );
+        }
+    }
+
+    mod bounds {
+        use super::*;
+        use crate::formats::xlsx_limits::Limits;
+        use rust_xlsxwriter::Workbook;
+
+        fn staff_csv(good: usize, bad: usize) -> Vec<u8> {
+            let mut s = String::from("nip,nama,jenis,unit\n");
+            for i in 0..good {
+                s.push_str(&format!("TK-{i},Pegawai {i},NON_ASN,Unit A\n"));
+            }
+            for i in 0..bad {
+                // One error per row: an unknown kind.
+                s.push_str(&format!("TK-B{i},Pegawai {i},HONORER,Unit A\n"));
+            }
+            s.into_bytes()
+        }
+
+        fn refused_rows(input: &[u8]) -> RowErrors {
+            match check(&RosterInput::Bytes(input), today()) {
+                Err(RosterRefused::Rows(bad)) => bad,
+                other => panic!("expected row errors, got {other:?}"),
+            }
+        }
+
+        #[test]
+        fn collects_at_most_1000_errors_and_counts_the_unchecked_lines() {
+            let mut input = staff_csv(3, 1500);
+            input.extend_from_slice(b"\n,,,\n");
+            let bad = refused_rows(&input);
+            assert_eq!(bad.errors.len(), MAX_ROW_ERRORS);
+            assert_eq!(bad.unchecked_lines, 500);
+            assert_eq!(bad.errors[0].line, 5);
+            assert_eq!(bad.errors[999].line, 1004);
+            assert!(
+                bad.summary()
+                    .contains("500 baris berikutnya belum diperiksa")
+            );
+
+            // Exactly at the cap nothing is left unchecked.
+            let bad = refused_rows(&staff_csv(0, 1000));
+            assert_eq!((bad.errors.len(), bad.unchecked_lines), (1000, 0));
+            assert!(!bad.summary().contains("belum diperiksa"));
+        }
+
+        #[test]
+        fn a_row_with_many_errors_is_cut_at_the_cap() {
+            // Three errors a row (kind, name, unit): the 334th row crosses 1,000.
+            let mut s = String::from("nip,nama,jenis,unit\n");
+            for _ in 0..400 {
+                s.push_str("1,,X,\n");
+            }
+            let bad = refused_rows(s.as_bytes());
+            assert_eq!(bad.errors.len(), 1000);
+            assert_eq!(bad.errors[999].line, 335);
+            assert_eq!(bad.unchecked_lines, 400 - 334);
+        }
+
+        #[test]
+        fn error_messages_and_columns_stay_short() {
+            // Underscores are ignored when matching, so this is the "jabatan" column.
+            let long_header = format!("nip,nama,jenis,unit,j{}abatan\n", "_".repeat(5000));
+            let mut input = long_header.into_bytes();
+            input.extend_from_slice(
+                format!("TK-1,Budi,NON_ASN,A,\"{}\u{1}\"\n", "y".repeat(1 << 20)).as_bytes(),
+            );
+            let bad = refused_rows(&input);
+            assert_eq!(bad.errors.len(), 1);
+            assert!(bad.errors[0].column.len() <= MAX_COLUMN_NAME_BYTES);
+            assert!(bad.errors[0].message.len() <= MAX_ERROR_MESSAGE_BYTES);
+            let e = bounded(RowError {
+                line: 2,
+                column: String::new(),
+                code: "x",
+                message: "é".repeat(10_000),
+            });
+            assert!(e.message.len() <= MAX_ERROR_MESSAGE_BYTES && e.message.ends_with("..."));
+        }
+
+        #[test]
+        fn chunks_carry_every_valid_row_once() {
+            let input = staff_csv(1234, 0);
+            let mut sizes = Vec::new();
+            let mut lines = Vec::new();
+            let n = read_chunks(&RosterInput::Bytes(&input), today(), 500, |chunk| {
+                sizes.push(chunk.len());
+                lines.extend(chunk.iter().map(|r| r.line));
+                true
+            })
+            .unwrap();
+            assert_eq!(n, 1234);
+            assert_eq!(sizes, [500, 500, 234]);
+            assert_eq!(lines, (2..1236).collect::<Vec<u64>>());
+            assert_eq!(check(&RosterInput::Bytes(&input), today()).unwrap(), 1234);
+            // A bad last row: no chunk is the whole story, the call fails.
+            let mut input = staff_csv(600, 0);
+            input.extend_from_slice(b"TK-X,Budi,HONORER,A\n");
+            assert!(matches!(
+                read_chunks(&RosterInput::Bytes(&input), today(), 500, |_| true),
+                Err(RosterRefused::Rows(_))
+            ));
+        }
+
+        fn small_limits() -> Limits {
+            Limits {
+                sheet_bytes: 256 * 1024,
+                part_bytes: 64 * 1024,
+                total_bytes: 1024 * 1024,
+                text_bytes: 32 * 1024,
+                shared_strings_memory: 1024 * 1024,
+                entries: 100,
+            }
+        }
+
+        fn refusal(bytes: Vec<u8>, limits: &Limits) -> &'static str {
+            match XlsxRoster::with_limits(Cursor::new(bytes), limits) {
+                Err(RosterError::Refused(e)) => e.code,
+                Err(e) => panic!("expected a limit, got {e:?}"),
+                Ok(_) => panic!("expected a limit"),
+            }
+        }
+
+        #[test]
+        fn refuses_a_sheet_that_inflates_past_its_cap() {
+            let mut book = Workbook::new();
+            let sheet = book.add_worksheet();
+            sheet
+                .write_row(0, 0, ["nip", "nama", "jenis", "unit"])
+                .unwrap();
+            for r in 1..6000u32 {
+                sheet.write_number(r, 0, f64::from(r)).unwrap();
+                sheet.write_number(r, 1, f64::from(r)).unwrap();
+            }
+            let bytes = book.save_to_buffer().unwrap();
+            assert!(bytes.len() < 64 * 1024);
+            assert_eq!(refusal(bytes.clone(), &small_limits()), "xlsx_too_large");
+            // The same workbook passes the real limits.
+            assert!(XlsxRoster::new(Cursor::new(bytes)).is_ok());
+        }
+
+        /// Rewrites the declared uncompressed size of `name` in the local and central
+        /// headers, as a hostile archive would.
+        fn lie_about_size(zip: &mut [u8], name: &str, size: u32) {
+            let name = name.as_bytes();
+            for (sig, size_at, name_len_at, name_at) in
+                [(b"PK\x03\x04", 22, 26, 30), (b"PK\x01\x02", 24, 28, 46)]
+            {
+                let mut i = 0;
+                while i + name_at < zip.len() {
+                    if &zip[i..i + 4] == sig {
+                        let len = usize::from(u16::from_le_bytes([
+                            zip[i + name_len_at],
+                            zip[i + name_len_at + 1],
+                        ]));
+                        if zip.get(i + name_at..i + name_at + len) == Some(name) {
+                            zip[i + size_at..i + size_at + 4].copy_from_slice(&size.to_le_bytes());
+                        }
+                    }
+                    i += 1;
+                }
+            }
+        }
+
+        #[test]
+        fn counts_inflated_bytes_when_the_declared_size_lies() {
+            let mut book = Workbook::new();
+            let sheet = book.add_worksheet();
+            sheet
+                .write_row(0, 0, ["nip", "nama", "jenis", "unit"])
+                .unwrap();
+            for r in 1..6000u32 {
+                sheet.write_number(r, 0, f64::from(r)).unwrap();
+            }
+            let mut bytes = book.save_to_buffer().unwrap();
+            lie_about_size(&mut bytes, "xl/worksheets/sheet1.xml", 100);
+            // Either the archive reader stops at the declared size (and so would calamine),
+            // or the inflated bytes are counted: never a sheet past its cap.
+            match XlsxRoster::with_limits(Cursor::new(bytes), &small_limits()) {
+                Err(RosterError::Refused(e)) => assert_eq!(e.code, "xlsx_too_large"),
+                Err(_) => {}
+                Ok(mut book) => {
+                    let rows = book.rows(today()).map(|r| r.count()).unwrap_or(0);
+                    assert!(rows < 10, "{rows} rows read past a lying size");
+                }
+            }
+        }
+
+        #[test]
+        fn refuses_a_shared_string_over_32_kib() {
+            let mut book = Workbook::new();
+            let sheet = book.add_worksheet();
+            sheet
+                .write_row(0, 0, ["nip", "nama", "jenis", "unit"])
+                .unwrap();
+            // 20,000 characters is within Excel's cell limit, 40,000 bytes is not within ours.
+            sheet
+                .write_row(1, 0, ["TK-1", &"é".repeat(20_000), "NON_ASN", "A"])
+                .unwrap();
+            let bytes = book.save_to_buffer().unwrap();
+            assert_eq!(refusal(bytes, &Limits::SPEC), "xlsx_cell_too_large");
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            #[test]
+            fn csv_check_is_bounded_on_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..2000)) {
+                let mut input = b"nip,nama,jenis,unit,jabatan\n".to_vec();
+                input.extend_from_slice(&body);
+                match check(&RosterInput::Bytes(&input), today()) {
+                    Ok(_) | Err(RosterRefused::File(_)) => {}
+                    Err(RosterRefused::Rows(bad)) => {
+                        prop_assert!(!bad.errors.is_empty() && bad.errors.len() <= MAX_ROW_ERRORS);
+                        prop_assert!(bad.errors.iter().all(|e| e.message.len() <= MAX_ERROR_MESSAGE_BYTES));
+                    }
+                }
+            }
+
+            #[test]
+            fn xlsx_reading_never_panics_on_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..600)) {
+                let mut input = b"PK\x03\x04".to_vec();
+                input.extend_from_slice(&body);
+                let _ = check(&RosterInput::Bytes(&input), today());
+            }
+
+            #[test]
+            fn xlsx_reading_never_panics_on_a_damaged_workbook(
+                flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)
+            ) {
+                let mut bytes = small_workbook();
+                for (at, value) in flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] = value;
+                }
+                match check(&RosterInput::Bytes(&bytes), today()) {
+                    Ok(_) | Err(RosterRefused::File(_)) => {}
+                    Err(RosterRefused::Rows(bad)) => {
+                        prop_assert!(bad.errors.len() <= MAX_ROW_ERRORS);
+                    }
+                }
+            }
+        }
+
+        fn small_workbook() -> Vec<u8> {
+            use std::sync::OnceLock;
+            static BOOK: OnceLock<Vec<u8>> = OnceLock::new();
+            BOOK.get_or_init(|| {
+                let mut book = Workbook::new();
+                let sheet = book.add_worksheet();
+                sheet
+                    .write_row(0, 0, ["nip", "nama", "jenis", "unit"])
+                    .unwrap();
+                for r in 1..4u32 {
+                    sheet
+                        .write_row(
+                            r,
+                            0,
+                            [
+                                format!("TK-{r}"),
+                                format!("Pegawai {r}"),
+                                "NON_ASN".into(),
+                                "A".into(),
+                            ],
+                        )
+                        .unwrap();
+                }
+                book.save_to_buffer().unwrap()
+            })
+            .clone()
         }
     }
 }

@@ -299,7 +299,9 @@ fn attribute_number(tag: &[u8], name: &[u8]) -> Option<u64> {
     let at = tag.windows(name.len()).position(|w| w == name)?;
     let rest = &tag[at + name.len()..];
     let rest = rest.strip_prefix(b"=")?;
-    let rest = rest.strip_prefix(b"\"").or_else(|| rest.strip_prefix(b"'"))?;
+    let rest = rest
+        .strip_prefix(b"\"")
+        .or_else(|| rest.strip_prefix(b"'"))?;
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
     // Too many digits for a u64 is too many strings.
     std::str::from_utf8(&rest[..digits])
@@ -387,7 +389,11 @@ mod tests {
         );
         let many = "<si><t>abcdefgh</t></si>".repeat(200);
         assert_eq!(
-            scan(Part::SharedStrings, format!("<sst>{many}</sst>").as_bytes(), &l),
+            scan(
+                Part::SharedStrings,
+                format!("<sst>{many}</sst>").as_bytes(),
+                &l
+            ),
             Err("xlsx_too_many_strings")
         );
     }
@@ -396,10 +402,7 @@ mod tests {
     fn classifies_the_parts_calamine_reads() {
         assert_eq!(classify("xl/worksheets/sheet1.xml"), Some(Part::Sheet));
         assert_eq!(classify("XL\\Worksheets\\Sheet1.XML"), Some(Part::Sheet));
-        assert_eq!(
-            classify("xl/sharedStrings.xml"),
-            Some(Part::SharedStrings)
-        );
+        assert_eq!(classify("xl/sharedStrings.xml"), Some(Part::SharedStrings));
         assert_eq!(classify("xl/_rels/workbook.xml.rels"), Some(Part::Other));
         assert_eq!(classify("xl/media/image1.png"), None);
     }

@@ -96,7 +96,10 @@ pub async fn import(
     let source = Arc::new(source);
     let checked = {
         let source = Arc::clone(&source);
-        blocking("checking a roster", move || file::check(&source.input(), today)).await?
+        blocking("checking a roster", move || {
+            file::check(&source.input(), today)
+        })
+        .await?
     };
     let rows = match checked {
         Ok(rows) => rows,
