@@ -263,13 +263,13 @@ impl<'l> Scanner<'l> {
         let local = name.rsplit(|&b| b == b':').next().unwrap_or(name);
         let self_closing = rest.ends_with(b"/");
         match (local, closing) {
-            (b"sst", false) => {
-                // calamine reserves the declared count up front.
-                if let Some(n) = attribute_number(rest, b"uniqueCount") {
-                    if n.saturating_mul(PER_STRING) > self.limits.shared_strings_memory {
-                        return Err(too_many_strings());
-                    }
-                }
+            // calamine reserves the declared count up front.
+            (b"sst", false)
+                if attribute_number(rest, b"uniqueCount").is_some_and(|n| {
+                    n.saturating_mul(PER_STRING) > self.limits.shared_strings_memory
+                }) =>
+            {
+                return Err(too_many_strings());
             }
             (b"si", false) if self_closing => self.add_string(0)?,
             (b"si", false) => {
