@@ -142,11 +142,7 @@ pub fn check<R: Read + Seek>(input: R, limits: &Limits) -> Result<(), Validation
         };
         let cap = cap(part, limits);
         if entry.size() > cap {
-            return Err(if part == Part::Other {
-                part_too_large()
-            } else {
-                too_large(limits)
-            });
+            return Err(refusal(part, limits));
         }
         parts.push((i, part));
     }
@@ -167,11 +163,7 @@ pub fn check<R: Read + Seek>(input: R, limits: &Limits) -> Result<(), Validation
             inflated += n as u64;
             total += n as u64;
             if inflated > cap(part, limits) {
-                return Err(if part == Part::Other {
-                    part_too_large()
-                } else {
-                    too_large(limits)
-                });
+                return Err(refusal(part, limits));
             }
             if total > limits.total_bytes {
                 return Err(part_too_large());
@@ -180,6 +172,15 @@ pub fn check<R: Read + Seek>(input: R, limits: &Limits) -> Result<(), Validation
         }
     }
     Ok(())
+}
+
+/// The refusal of a part over its cap.
+fn refusal(part: Part, limits: &Limits) -> ValidationError {
+    match part {
+        Part::Sheet => too_large(limits),
+        Part::SharedStrings => too_many_strings(),
+        Part::Other => part_too_large(),
+    }
 }
 
 fn cap(part: Part, limits: &Limits) -> u64 {
