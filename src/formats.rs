@@ -3,3 +3,4 @@
 
 pub mod export;
 pub mod roster;
+pub mod xlsx_limits;

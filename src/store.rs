@@ -305,6 +305,22 @@ pub trait AppendTx: Send {
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 
+/// Rows per [`RosterImport::add`] call that the callers aim for.
+pub const ROSTER_CHUNK: usize = 500;
+
+/// A roster import in progress: one write transaction that commits in [`finish`] or rolls
+/// back when dropped, so a failed import imports nothing. Staff rows are upserted as they
+/// come; which staff this import touched is kept in SQL, not in memory.
+///
+/// [`finish`]: RosterImport::finish
+#[async_trait]
+pub trait RosterImport: Send {
+    /// Upserts validated rows (and their units). Staff ids must not repeat within an import.
+    async fn add(&mut self, rows: &[RosterRow]) -> Result<()>;
+    /// Optionally deactivates the instansi's staff this import did not name, and commits.
+    async fn finish(self: Box<Self>, deactivate_missing: bool) -> Result<ImportSummary>;
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     fn engine(&self) -> &'static str;
@@ -328,14 +344,28 @@ pub trait Store: Send + Sync {
     async fn add_template(&self, t: &TemplateRow, now: i64) -> Result<i64>;
     async fn templates(&self) -> Result<Vec<TemplateRow>>;
 
-    /// All-or-nothing upsert of a validated roster in one transaction.
+    /// Starts an all-or-nothing roster import in one write transaction; rows are then
+    /// added in chunks, so that no layer holds a whole file's rows.
+    async fn begin_roster_import(
+        &self,
+        instansi_id: i64,
+        now: i64,
+    ) -> Result<Box<dyn RosterImport>>;
+
+    /// All-or-nothing upsert of rows already in memory (small rosters: the demo, tests).
     async fn import_roster(
         &self,
         instansi_id: i64,
         rows: &[RosterRow],
         deactivate_missing: bool,
         now: i64,
-    ) -> Result<ImportSummary>;
+    ) -> Result<ImportSummary> {
+        let mut import = self.begin_roster_import(instansi_id, now).await?;
+        for chunk in rows.chunks(ROSTER_CHUNK) {
+            import.add(chunk).await?;
+        }
+        import.finish(deactivate_missing).await
+    }
 
     async fn create_campaign(&self, new: &NewCampaign, now: i64) -> Result<i64>;
     async fn campaign(&self, id: i64) -> Result<Option<CampaignRow>>;

@@ -38,17 +38,14 @@ pub(super) async fn import(
             eprintln!("{}.", outcome.message());
             Ok(())
         }
-        Err(ServiceError::Rows(errors)) => {
-            for e in &errors {
+        Err(ServiceError::Rows(bad)) => {
+            for e in &bad.errors {
                 eprintln!(
                     "baris {}, kolom {}: {} [{}]",
                     e.line, e.column, e.message, e.code
                 );
             }
-            bail!(
-                "{} baris bermasalah; tidak ada data yang diimpor. Perbaiki baris di atas lalu impor ulang.",
-                errors.len()
-            );
+            bail!("{} Perbaiki baris di atas lalu impor ulang.", bad.summary());
         }
         Err(e) => Err(e.into()),
     }

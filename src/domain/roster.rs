@@ -36,3 +36,33 @@ pub struct RowError {
     pub code: &'static str,
     pub message: String,
 }
+
+/// At most this many row errors are collected from one file; the rest of the file is then
+/// only counted, so that a file of bad rows costs bounded memory and a bounded answer.
+pub const MAX_ROW_ERRORS: usize = 1_000;
+
+/// Why a roster's rows were refused: the first [`MAX_ROW_ERRORS`] broken rules, and how
+/// many data lines after the last reported one were not checked at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RowErrors {
+    pub errors: Vec<RowError>,
+    pub unchecked_lines: u64,
+}
+
+impl RowErrors {
+    /// One sentence for people, the same in every way in.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{} kesalahan ditemukan; tidak ada data yang diimpor.",
+            self.errors.len()
+        );
+        if self.unchecked_lines > 0 {
+            s.push_str(&format!(
+                " Pemeriksaan dihentikan setelah {MAX_ROW_ERRORS} kesalahan pertama; {} baris \
+                 berikutnya belum diperiksa.",
+                self.unchecked_lines
+            ));
+        }
+        s
+    }
+}

@@ -25,11 +25,25 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::domain::ValidationError;
 use crate::domain::nip::{EmployeeKind, StaffId};
-use crate::domain::roster::{MAX_TEXT_CHARS, RosterRow, RowError, UnitRef};
+use crate::domain::roster::{
+    MAX_ROW_ERRORS, MAX_TEXT_CHARS, RosterRow, RowError, RowErrors, UnitRef,
+};
 use crate::domain::text;
+use crate::formats::xlsx_limits::{self, Limits};
 
 /// Longest header line accepted; a header is a few hundred bytes at most.
 const MAX_HEADER_BYTES: u64 = 64 * 1024;
+
+/// A column's header as repeated in its row errors.
+const MAX_COLUMN_NAME_BYTES: usize = 64;
+
+/// Longest message of one row error: the messages are fixed sentences with short values,
+/// and this keeps it so whatever a cell holds.
+const MAX_ERROR_MESSAGE_BYTES: usize = 512;
+
+/// Columns a sheet may have (Excel's own limit, XFD); a cell beyond is refused rather than
+/// sizing a header row by an attacker's column number.
+const MAX_SHEET_COLUMNS: u32 = 16_384;
 
 const NOT_UTF8: &str = "Isi kolom ini bukan teks UTF-8 (biasanya karena berkas disimpan sebagai \
                         \"CSV\" biasa). Di Excel, simpan dengan pilihan \"CSV UTF-8 (Comma \
@@ -63,6 +77,9 @@ pub enum RosterError {
          Kerja Excel (.xlsx) tanpa kata sandi, lalu unggah kembali."
     )]
     Xlsx(#[from] XlsxError),
+    /// A limit of SPEC 4.1 (decompressed size, cell size), with its own code.
+    #[error("{}", .0.message)]
+    Refused(ValidationError),
 }
 
 /// A column the reader uses, whichever layout names it.
@@ -147,7 +164,9 @@ impl Columns {
                 [] => {}
                 [i] => {
                     columns.index[col as usize] = Some(*i);
-                    columns.name[col as usize] = headers[*i].trim().to_owned();
+                    // A header is echoed in every error of its column: keep it short.
+                    columns.name[col as usize] =
+                        text::cut_utf8(headers[*i].trim(), MAX_COLUMN_NAME_BYTES).to_owned();
                 }
                 [a, b, ..] => {
                     return Err(RosterError::Header(format!(
@@ -608,8 +627,16 @@ impl XlsxRoster<BufReader<File>> {
 }
 
 impl<RS: Read + Seek> XlsxRoster<RS> {
-    /// Reads the workbook's directory, shared strings and styles.
+    /// Checks the archive against SPEC 4.1's limits, then reads the workbook's directory,
+    /// shared strings and styles.
     pub fn new(input: RS) -> Result<Self, RosterError> {
+        Self::with_limits(input, &Limits::SPEC)
+    }
+
+    /// [`XlsxRoster::new`] with other limits (tests use small ones).
+    pub fn with_limits(mut input: RS, limits: &Limits) -> Result<Self, RosterError> {
+        xlsx_limits::check(&mut input, limits).map_err(RosterError::Refused)?;
+        input.seek(io::SeekFrom::Start(0))?;
         Ok(XlsxRoster {
             book: Xlsx::new(input)?,
         })
@@ -712,6 +739,12 @@ impl<'a, RS: Read + Seek> SheetRows<'a, RS> {
         }
         let cell = self.cells.next_cell()?;
         match &cell {
+            Some(c) if c.get_position().1 >= MAX_SHEET_COLUMNS => {
+                self.ended = true;
+                return Err(XlsxError::Unexpected(
+                    "sel berada di luar kolom terakhir Excel (XFD)",
+                ));
+            }
             Some(c) => self.last_row = c.get_position().0,
             None => self.ended = true,
         }
@@ -825,39 +858,65 @@ impl<RS: Read + Seek> Iterator for XlsxRows<'_, RS> {
     }
 }
 
-// ---- Whole files: sniffing, progress, all-or-nothing collection ----
+// ---- Whole files: sniffing, progress, bounded error collection, chunks ----
 
 /// Why a roster file was refused; nothing of it is imported either way.
 #[derive(Debug)]
 pub enum RosterRefused {
-    /// The file as a whole: unreadable, or its header lacks required columns.
+    /// The file as a whole: unreadable, over a limit, or its header lacks required columns.
     File(ValidationError),
-    /// Every bad row of the file, not just the first.
-    Rows(Vec<RowError>),
+    /// The first [`MAX_ROW_ERRORS`] bad rows' errors, and how many lines went unchecked.
+    Rows(RowErrors),
 }
 
-/// Reads and checks a whole CSV roster.
-pub fn read_csv(input: impl Read, today: NaiveDate) -> Result<Vec<RosterRow>, RosterRefused> {
-    let reader = RosterReader::new(input, today).map_err(header)?;
-    collect_rows(reader)
+/// A roster reader of either kind, as the whole-file passes use it.
+trait RowSource: Iterator<Item = Result<RosterRow, Vec<RowError>>> {
+    /// Reads the rest without checking, and counts its data rows (rows with any content).
+    fn count_rest(&mut self) -> u64;
 }
 
-fn collect_rows(
-    rows: impl Iterator<Item = Result<RosterRow, Vec<RowError>>>,
-) -> Result<Vec<RosterRow>, RosterRefused> {
-    let mut good = Vec::new();
-    let mut bad = Vec::new();
-    for item in rows {
-        match item {
-            Ok(row) => good.push(row),
-            Err(errors) => bad.extend(errors),
+impl<R: Read> RowSource for RosterReader<R> {
+    fn count_rest(&mut self) -> u64 {
+        let mut n = 0;
+        while !self.done {
+            match self.csv.read_byte_record(&mut self.record) {
+                Ok(true) => {
+                    if !self
+                        .record
+                        .iter()
+                        .all(|f| f.iter().all(u8::is_ascii_whitespace))
+                    {
+                        n += 1;
+                    }
+                }
+                Ok(false) | Err(_) => self.done = true,
+            }
         }
+        n
     }
-    if bad.is_empty() {
-        Ok(good)
-    } else {
-        Err(RosterRefused::Rows(bad))
+}
+
+impl<RS: Read + Seek> RowSource for XlsxRows<'_, RS> {
+    fn count_rest(&mut self) -> u64 {
+        let mut n = 0;
+        while !self.done {
+            match self.sheet.next_row() {
+                Ok(Some(_)) => {
+                    if !self.sheet.is_blank() {
+                        n += 1;
+                    }
+                }
+                Ok(None) | Err(_) => self.done = true,
+            }
+        }
+        n
     }
+}
+
+/// A roster file: on disk (the CLI), or an uploaded body.
+pub enum RosterInput<'a> {
+    Path { path: &'a Path, progress: bool },
+    Bytes(&'a [u8]),
 }
 
 fn unreadable(path: &Path, e: impl std::fmt::Display) -> RosterRefused {
@@ -869,46 +928,169 @@ fn unreadable(path: &Path, e: impl std::fmt::Display) -> RosterRefused {
 }
 
 fn header(e: RosterError) -> RosterRefused {
-    RosterRefused::File(ValidationError::new("roster_header", "file", e.to_string()))
+    match e {
+        RosterError::Refused(v) => RosterRefused::File(v),
+        e => RosterRefused::File(ValidationError::new("roster_header", "file", e.to_string())),
+    }
 }
 
-/// Reads and checks a roster file. All-or-nothing: any bad row makes it an error listing
-/// every bad row.
-pub fn read_path(
-    path: &Path,
-    progress: bool,
+/// Opens `input` (sniffing CSV or XLSX, checking an XLSX's limits and the header) and hands
+/// its rows to `work`. `stage` names the pass on the CLI's progress bar.
+fn with_rows<T>(
+    input: &RosterInput<'_>,
+    today: NaiveDate,
+    stage: &str,
+    work: impl FnOnce(&mut dyn RowSource) -> T,
+) -> Result<T, RosterRefused> {
+    match *input {
+        RosterInput::Bytes(bytes) => {
+            if sniff(bytes) == RosterFileKind::Xlsx {
+                let mut book = XlsxRoster::new(Cursor::new(bytes)).map_err(header)?;
+                let mut rows = book.rows(today).map_err(header)?;
+                return Ok(work(&mut rows));
+            }
+            let mut rows = RosterReader::new(bytes, today).map_err(header)?;
+            Ok(work(&mut rows))
+        }
+        RosterInput::Path { path, progress } => {
+            let mut file = File::open(path).map_err(|e| unreadable(path, e))?;
+            let mut head = [0u8; 4];
+            let n = file.read(&mut head).map_err(|e| unreadable(path, e))?;
+            if sniff(&head[..n]) == RosterFileKind::Xlsx {
+                let mut book = XlsxRoster::open(path).map_err(header)?;
+                let mut rows = book.rows(today).map_err(header)?;
+                return Ok(work(&mut rows));
+            }
+            let file = File::open(path).map_err(|e| unreadable(path, e))?;
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let bar = if progress {
+                ProgressBar::new(len)
+            } else {
+                ProgressBar::hidden()
+            };
+            bar.set_style(
+                ProgressStyle::with_template(&format!(
+                    "{{spinner}} {stage} {{bytes}}/{{total_bytes}} [{{bar:30}}] {{eta}}"
+                ))
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let result = RosterReader::new(bar.wrap_read(BufReader::new(file)), today)
+                .map_err(header)
+                .map(|mut rows| work(&mut rows));
+            bar.finish_and_clear();
+            result
+        }
+    }
+}
+
+/// A row error as reported: its message bounded, whatever the cell held.
+fn bounded(mut e: RowError) -> RowError {
+    if e.message.len() > MAX_ERROR_MESSAGE_BYTES {
+        let cut = text::cut_utf8(&e.message, MAX_ERROR_MESSAGE_BYTES - 3).len();
+        e.message.truncate(cut);
+        e.message.push_str("...");
+    }
+    e
+}
+
+/// Checks every row, keeping at most [`MAX_ROW_ERRORS`] errors; past that, the rest of the
+/// file is only counted. Valid rows go to `good` as they come. Memory: the duplicate
+/// check's identifiers and the errors, never the rows.
+fn check_rows(
+    rows: &mut dyn RowSource,
+    mut good: impl FnMut(RosterRow) -> bool,
+) -> Result<u64, RowErrors> {
+    let mut bad = RowErrors::default();
+    let mut count = 0u64;
+    while let Some(item) = rows.next() {
+        match item {
+            Ok(row) => {
+                count += 1;
+                if bad.errors.is_empty() && !good(row) {
+                    break;
+                }
+            }
+            Err(errors) => {
+                let room = MAX_ROW_ERRORS - bad.errors.len();
+                bad.errors
+                    .extend(errors.into_iter().take(room).map(bounded));
+                if bad.errors.len() >= MAX_ROW_ERRORS {
+                    bad.unchecked_lines = rows.count_rest();
+                    break;
+                }
+            }
+        }
+    }
+    if bad.errors.is_empty() {
+        Ok(count)
+    } else {
+        Err(bad)
+    }
+}
+
+/// The validation pass: checks a whole roster and returns how many valid rows it has, or
+/// why it is refused. Holds no rows.
+pub fn check(input: &RosterInput<'_>, today: NaiveDate) -> Result<u64, RosterRefused> {
+    with_rows(input, today, "memeriksa", |rows| check_rows(rows, |_| true))?
+        .map_err(RosterRefused::Rows)
+}
+
+/// The import pass: reads the roster again and hands its rows to `send` in chunks of
+/// `chunk` rows; `send` returns false to stop. Returns the number of rows sent. Any bad
+/// row (a file that changed since [`check`]) refuses the file; the caller must then drop
+/// what it received.
+pub fn read_chunks(
+    input: &RosterInput<'_>,
+    today: NaiveDate,
+    chunk: usize,
+    mut send: impl FnMut(Vec<RosterRow>) -> bool,
+) -> Result<u64, RosterRefused> {
+    with_rows(input, today, "mengimpor", |rows| {
+        let mut buf = Vec::with_capacity(chunk);
+        let mut open = true;
+        let result = check_rows(rows, |row| {
+            buf.push(row);
+            if buf.len() >= chunk {
+                open = send(std::mem::replace(&mut buf, Vec::with_capacity(chunk)));
+            }
+            open
+        });
+        if result.is_ok() && open && !buf.is_empty() {
+            send(buf);
+        }
+        result
+    })?
+    .map_err(RosterRefused::Rows)
+}
+
+/// Reads and checks a whole roster into memory: for small rosters (tests, fixtures).
+pub fn read_all(
+    input: &RosterInput<'_>,
     today: NaiveDate,
 ) -> Result<Vec<RosterRow>, RosterRefused> {
-    let mut file = File::open(path).map_err(|e| unreadable(path, e))?;
-    let mut head = [0u8; 4];
-    let n = file.read(&mut head).map_err(|e| unreadable(path, e))?;
-    if sniff(&head[..n]) == RosterFileKind::Xlsx {
-        let mut book = XlsxRoster::open(path).map_err(header)?;
-        return collect_rows(book.rows(today).map_err(header)?);
-    }
-    let file = File::open(path).map_err(|e| unreadable(path, e))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = if progress {
-        ProgressBar::new(len)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} memeriksa {bytes}/{total_bytes} [{bar:30}] {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let result = read_csv(bar.wrap_read(BufReader::new(file)), today);
-    bar.finish_and_clear();
-    result
+    let mut all = Vec::new();
+    read_chunks(input, today, 1024, |chunk| {
+        all.extend(chunk);
+        true
+    })?;
+    Ok(all)
 }
 
-/// Reads and checks a roster sent over HTTP.
+/// Reads and checks a whole CSV roster into memory (see [`read_all`]).
+pub fn read_csv(mut input: impl Read, today: NaiveDate) -> Result<Vec<RosterRow>, RosterRefused> {
+    let mut rows = RosterReader::new(&mut input, today).map_err(header)?;
+    let mut all = Vec::new();
+    check_rows(&mut rows, |row| {
+        all.push(row);
+        true
+    })
+    .map_err(RosterRefused::Rows)?;
+    Ok(all)
+}
+
+/// Reads and checks a roster sent over HTTP into memory (see [`read_all`]).
 pub fn read_bytes(bytes: &[u8], today: NaiveDate) -> Result<Vec<RosterRow>, RosterRefused> {
-    if sniff(bytes) == RosterFileKind::Xlsx {
-        let mut book = XlsxRoster::new(std::io::Cursor::new(bytes)).map_err(header)?;
-        return collect_rows(book.rows(today).map_err(header)?);
-    }
-    read_csv(bytes, today)
+    read_all(&RosterInput::Bytes(bytes), today)
 }
 
 #[cfg(test)]
@@ -1469,6 +1651,277 @@ mod tests {
                 err.to_string()
                     .starts_with("Berkas XLSX tidak dapat dibaca")
             );
+        }
+    }
+
+    mod bounds {
+        use super::*;
+        use crate::formats::xlsx_limits::Limits;
+        use rust_xlsxwriter::Workbook;
+
+        fn staff_csv(good: usize, bad: usize) -> Vec<u8> {
+            let mut s = String::from("nip,nama,jenis,unit\n");
+            for i in 0..good {
+                s.push_str(&format!("TK-{i},Pegawai {i},NON_ASN,Unit A\n"));
+            }
+            for i in 0..bad {
+                // One error per row: an unknown kind.
+                s.push_str(&format!("TK-B{i},Pegawai {i},HONORER,Unit A\n"));
+            }
+            s.into_bytes()
+        }
+
+        fn refused_rows(input: &[u8]) -> RowErrors {
+            match check(&RosterInput::Bytes(input), today()) {
+                Err(RosterRefused::Rows(bad)) => bad,
+                other => panic!("expected row errors, got {other:?}"),
+            }
+        }
+
+        #[test]
+        fn collects_at_most_1000_errors_and_counts_the_unchecked_lines() {
+            let mut input = staff_csv(3, 1500);
+            input.extend_from_slice(b"\n,,,\n");
+            let bad = refused_rows(&input);
+            assert_eq!(bad.errors.len(), MAX_ROW_ERRORS);
+            assert_eq!(bad.unchecked_lines, 500);
+            assert_eq!(bad.errors[0].line, 5);
+            assert_eq!(bad.errors[999].line, 1004);
+            assert!(
+                bad.summary()
+                    .contains("500 baris berikutnya belum diperiksa")
+            );
+
+            // Exactly at the cap nothing is left unchecked.
+            let bad = refused_rows(&staff_csv(0, 1000));
+            assert_eq!((bad.errors.len(), bad.unchecked_lines), (1000, 0));
+            assert!(!bad.summary().contains("belum diperiksa"));
+        }
+
+        #[test]
+        fn a_row_with_many_errors_is_cut_at_the_cap() {
+            // Three errors a row (kind, name, unit): the 334th row crosses 1,000.
+            let mut s = String::from("nip,nama,jenis,unit\n");
+            for _ in 0..400 {
+                s.push_str("1,,X,\n");
+            }
+            let bad = refused_rows(s.as_bytes());
+            assert_eq!(bad.errors.len(), 1000);
+            assert_eq!(bad.errors[999].line, 335);
+            assert_eq!(bad.unchecked_lines, 400 - 334);
+        }
+
+        #[test]
+        fn error_messages_and_columns_stay_short() {
+            // Underscores are ignored when matching, so this is the "jabatan" column.
+            let long_header = format!("nip,nama,jenis,unit,j{}abatan\n", "_".repeat(5000));
+            let mut input = long_header.into_bytes();
+            input.extend_from_slice(
+                format!("TK-1,Budi,NON_ASN,A,\"{}\u{1}\"\n", "y".repeat(1 << 20)).as_bytes(),
+            );
+            let bad = refused_rows(&input);
+            assert_eq!(bad.errors.len(), 1);
+            assert!(bad.errors[0].column.len() <= MAX_COLUMN_NAME_BYTES);
+            assert!(bad.errors[0].message.len() <= MAX_ERROR_MESSAGE_BYTES);
+            let e = bounded(RowError {
+                line: 2,
+                column: String::new(),
+                code: "x",
+                message: "é".repeat(10_000),
+            });
+            assert!(e.message.len() <= MAX_ERROR_MESSAGE_BYTES && e.message.ends_with("..."));
+        }
+
+        #[test]
+        fn chunks_carry_every_valid_row_once() {
+            let input = staff_csv(1234, 0);
+            let mut sizes = Vec::new();
+            let mut lines = Vec::new();
+            let n = read_chunks(&RosterInput::Bytes(&input), today(), 500, |chunk| {
+                sizes.push(chunk.len());
+                lines.extend(chunk.iter().map(|r| r.line));
+                true
+            })
+            .unwrap();
+            assert_eq!(n, 1234);
+            assert_eq!(sizes, [500, 500, 234]);
+            assert_eq!(lines, (2..1236).collect::<Vec<u64>>());
+            assert_eq!(check(&RosterInput::Bytes(&input), today()).unwrap(), 1234);
+            // A bad last row: no chunk is the whole story, the call fails.
+            let mut input = staff_csv(600, 0);
+            input.extend_from_slice(b"TK-X,Budi,HONORER,A\n");
+            assert!(matches!(
+                read_chunks(&RosterInput::Bytes(&input), today(), 500, |_| true),
+                Err(RosterRefused::Rows(_))
+            ));
+        }
+
+        fn small_limits() -> Limits {
+            Limits {
+                sheet_bytes: 256 * 1024,
+                part_bytes: 64 * 1024,
+                total_bytes: 1024 * 1024,
+                text_bytes: 32 * 1024,
+                shared_strings_memory: 1024 * 1024,
+                entries: 100,
+            }
+        }
+
+        fn refusal(bytes: Vec<u8>, limits: &Limits) -> &'static str {
+            match XlsxRoster::with_limits(Cursor::new(bytes), limits) {
+                Err(RosterError::Refused(e)) => e.code,
+                Err(e) => panic!("expected a limit, got {e:?}"),
+                Ok(_) => panic!("expected a limit"),
+            }
+        }
+
+        #[test]
+        fn refuses_a_sheet_that_inflates_past_its_cap() {
+            let mut book = Workbook::new();
+            let sheet = book.add_worksheet();
+            sheet
+                .write_row(0, 0, ["nip", "nama", "jenis", "unit"])
+                .unwrap();
+            for r in 1..6000u32 {
+                sheet.write_number(r, 0, f64::from(r)).unwrap();
+                sheet.write_number(r, 1, f64::from(r)).unwrap();
+            }
+            let bytes = book.save_to_buffer().unwrap();
+            assert!(bytes.len() < 64 * 1024);
+            assert_eq!(refusal(bytes.clone(), &small_limits()), "xlsx_too_large");
+            // The same workbook passes the real limits.
+            assert!(XlsxRoster::new(Cursor::new(bytes)).is_ok());
+        }
+
+        /// Rewrites the declared uncompressed size of `name` in the local and central
+        /// headers, as a hostile archive would.
+        fn lie_about_size(zip: &mut [u8], name: &str, size: u32) {
+            let name = name.as_bytes();
+            for (sig, size_at, name_len_at, name_at) in
+                [(b"PK\x03\x04", 22, 26, 30), (b"PK\x01\x02", 24, 28, 46)]
+            {
+                let mut i = 0;
+                while i + name_at < zip.len() {
+                    if &zip[i..i + 4] == sig {
+                        let len = usize::from(u16::from_le_bytes([
+                            zip[i + name_len_at],
+                            zip[i + name_len_at + 1],
+                        ]));
+                        if zip.get(i + name_at..i + name_at + len) == Some(name) {
+                            zip[i + size_at..i + size_at + 4].copy_from_slice(&size.to_le_bytes());
+                        }
+                    }
+                    i += 1;
+                }
+            }
+        }
+
+        #[test]
+        fn counts_inflated_bytes_when_the_declared_size_lies() {
+            let mut book = Workbook::new();
+            let sheet = book.add_worksheet();
+            sheet
+                .write_row(0, 0, ["nip", "nama", "jenis", "unit"])
+                .unwrap();
+            for r in 1..6000u32 {
+                sheet.write_number(r, 0, f64::from(r)).unwrap();
+            }
+            let mut bytes = book.save_to_buffer().unwrap();
+            lie_about_size(&mut bytes, "xl/worksheets/sheet1.xml", 100);
+            // Either the archive reader stops at the declared size (and so would calamine),
+            // or the inflated bytes are counted: never a sheet past its cap.
+            match XlsxRoster::with_limits(Cursor::new(bytes), &small_limits()) {
+                Err(RosterError::Refused(e)) => assert_eq!(e.code, "xlsx_too_large"),
+                Err(_) => {}
+                Ok(mut book) => {
+                    let rows = book.rows(today()).map(|r| r.count()).unwrap_or(0);
+                    assert!(rows < 10, "{rows} rows read past a lying size");
+                }
+            }
+        }
+
+        #[test]
+        fn refuses_a_shared_string_over_32_kib() {
+            let mut book = Workbook::new();
+            let sheet = book.add_worksheet();
+            sheet
+                .write_row(0, 0, ["nip", "nama", "jenis", "unit"])
+                .unwrap();
+            // 20,000 characters is within Excel's cell limit, 40,000 bytes is not within ours.
+            sheet
+                .write_row(1, 0, ["TK-1", &"é".repeat(20_000), "NON_ASN", "A"])
+                .unwrap();
+            let bytes = book.save_to_buffer().unwrap();
+            assert_eq!(refusal(bytes, &Limits::SPEC), "xlsx_cell_too_large");
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            #[test]
+            fn csv_check_is_bounded_on_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..2000)) {
+                let mut input = b"nip,nama,jenis,unit,jabatan\n".to_vec();
+                input.extend_from_slice(&body);
+                match check(&RosterInput::Bytes(&input), today()) {
+                    Ok(_) | Err(RosterRefused::File(_)) => {}
+                    Err(RosterRefused::Rows(bad)) => {
+                        prop_assert!(!bad.errors.is_empty() && bad.errors.len() <= MAX_ROW_ERRORS);
+                        prop_assert!(bad.errors.iter().all(|e| e.message.len() <= MAX_ERROR_MESSAGE_BYTES));
+                    }
+                }
+            }
+
+            #[test]
+            fn xlsx_reading_never_panics_on_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..600)) {
+                let mut input = b"PK\x03\x04".to_vec();
+                input.extend_from_slice(&body);
+                let _ = check(&RosterInput::Bytes(&input), today());
+            }
+
+            #[test]
+            fn xlsx_reading_never_panics_on_a_damaged_workbook(
+                flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)
+            ) {
+                let mut bytes = small_workbook();
+                for (at, value) in flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] = value;
+                }
+                match check(&RosterInput::Bytes(&bytes), today()) {
+                    Ok(_) | Err(RosterRefused::File(_)) => {}
+                    Err(RosterRefused::Rows(bad)) => {
+                        prop_assert!(bad.errors.len() <= MAX_ROW_ERRORS);
+                    }
+                }
+            }
+        }
+
+        fn small_workbook() -> Vec<u8> {
+            use std::sync::OnceLock;
+            static BOOK: OnceLock<Vec<u8>> = OnceLock::new();
+            BOOK.get_or_init(|| {
+                let mut book = Workbook::new();
+                let sheet = book.add_worksheet();
+                sheet
+                    .write_row(0, 0, ["nip", "nama", "jenis", "unit"])
+                    .unwrap();
+                for r in 1..4u32 {
+                    sheet
+                        .write_row(
+                            r,
+                            0,
+                            [
+                                format!("TK-{r}"),
+                                format!("Pegawai {r}"),
+                                "NON_ASN".into(),
+                                "A".into(),
+                            ],
+                        )
+                        .unwrap();
+                }
+                book.save_to_buffer().unwrap()
+            })
+            .clone()
         }
     }
 }

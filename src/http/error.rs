@@ -21,8 +21,8 @@ pub struct AppError {
     pub message: String,
     pub field: Option<String>,
     pub retry_after: Option<u64>,
-    /// Extra detail merged into the error object (e.g. every bad roster row).
-    pub details: Option<Box<(&'static str, serde_json::Value)>>,
+    /// Extra detail merged into the error object (e.g. the bad roster rows).
+    pub details: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl AppError {
@@ -33,7 +33,7 @@ impl AppError {
             message: message.into(),
             field: None,
             retry_after: None,
-            details: None,
+            details: Vec::new(),
         }
     }
 
@@ -134,19 +134,20 @@ impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> AppError {
         match e {
             ServiceError::Invalid(v) => v.into(),
-            ServiceError::Rows(rows) => {
-                let message = format!(
-                    "{} baris bermasalah; tidak ada data yang diimpor. Perbaiki lalu unggah ulang.",
-                    rows.len()
-                );
-                let rows: Vec<serde_json::Value> = rows
+            ServiceError::Rows(bad) => {
+                let message = format!("{} Perbaiki lalu unggah ulang.", bad.summary());
+                let rows: Vec<serde_json::Value> = bad
+                    .errors
                     .iter()
                     .map(|r| {
                         json!({"line": r.line, "column": r.column, "code": r.code, "message": r.message})
                     })
                     .collect();
                 AppError {
-                    details: Some(Box::new(("rows", json!(rows)))),
+                    details: vec![
+                        ("rows", json!(rows)),
+                        ("unchecked_lines", json!(bad.unchecked_lines)),
+                    ],
                     ..AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "roster_invalid", message)
                 }
             }
@@ -174,8 +175,7 @@ impl IntoResponse for AppError {
         if let Some(field) = &self.field {
             error["field"] = json!(field);
         }
-        if let Some(details) = self.details {
-            let (key, value) = *details;
+        for (key, value) in self.details {
             error[key] = value;
         }
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();

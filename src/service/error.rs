@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::domain::ValidationError;
-use crate::domain::roster::RowError;
+use crate::domain::roster::RowErrors;
 use crate::service::sequencer::SequencerError;
 use crate::store::StoreError;
 
@@ -41,8 +41,8 @@ pub enum ServiceError {
     #[error("{0}")]
     Invalid(#[from] ValidationError),
     /// A roster with bad rows: nothing was imported.
-    #[error("{} baris bermasalah; tidak ada data yang diimpor", .0.len())]
-    Rows(Vec<RowError>),
+    #[error("{}", .0.summary())]
+    Rows(RowErrors),
     #[error("{}", .0.message)]
     Refused(Refusal),
     #[error(transparent)]

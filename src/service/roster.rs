@@ -3,13 +3,15 @@
 //! admin page all import through [`import`], so a file means the same thing everywhere.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use crate::domain::ValidationError;
 use crate::domain::instansi::today_in_indonesia;
 use crate::domain::roster::RosterRow;
-use crate::formats::roster::{self as file, RosterRefused};
+use crate::formats::roster::{self as file, RosterInput, RosterRefused};
 use crate::service::audit;
 use crate::service::error::{ServiceError, ServiceResult, blocking};
-use crate::store::{ImportSummary, Store};
+use crate::store::{ImportSummary, ROSTER_CHUNK, Store};
 
 /// Where the roster comes from.
 pub enum Source {
@@ -63,19 +65,26 @@ impl From<RosterRefused> for ServiceError {
     }
 }
 
-/// Reads and checks a roster without touching the store.
-pub async fn read(source: Source) -> ServiceResult<Vec<RosterRow>> {
-    let today = today_in_indonesia();
-    let parsed = blocking("reading a roster", move || match source {
-        Source::Path { path, progress } => file::read_path(&path, progress, today),
-        Source::Bytes(bytes) => file::read_bytes(&bytes, today),
-    })
-    .await?;
-    Ok(parsed?)
+impl Source {
+    fn input(&self) -> RosterInput<'_> {
+        match self {
+            Source::Path { path, progress } => RosterInput::Path {
+                path,
+                progress: *progress,
+            },
+            Source::Bytes(bytes) => RosterInput::Bytes(bytes),
+        }
+    }
 }
 
-/// Imports a roster all-or-nothing. A file with bad rows is refused with every bad row, and
-/// the refusal is in the audit trail too.
+/// Chunks in flight between the reading thread and the store.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Imports a roster all-or-nothing, in two passes over the file so that its rows are never
+/// all in memory: the first checks every row (without touching the store, so signing goes
+/// on meanwhile), the second reads the file again and streams its rows in chunks into one
+/// write transaction. A file with bad rows is refused with its first errors (SPEC 4.1
+/// bounds them), and the refusal is in the audit trail too.
 pub async fn import(
     store: &dyn Store,
     instansi_id: i64,
@@ -83,54 +92,90 @@ pub async fn import(
     options: ImportOptions,
     actor: &str,
 ) -> ServiceResult<ImportOutcome> {
-    let rows = match read(source).await {
+    let today = today_in_indonesia();
+    let source = Arc::new(source);
+    let checked = {
+        let source = Arc::clone(&source);
+        blocking("checking a roster", move || {
+            file::check(&source.input(), today)
+        })
+        .await?
+    };
+    let rows = match checked {
         Ok(rows) => rows,
-        Err(ServiceError::Rows(bad)) => {
+        Err(RosterRefused::Rows(bad)) => {
             audit::record(
                 store,
                 Some(instansi_id),
                 actor,
                 "roster.rejected",
                 &format!(
-                    "roster ditolak: {} baris bermasalah; tidak ada yang diimpor",
-                    bad.len()
+                    "roster ditolak: {} kesalahan, {} baris tidak diperiksa; tidak ada yang diimpor",
+                    bad.errors.len(),
+                    bad.unchecked_lines
                 ),
             )
             .await?;
             return Err(ServiceError::Rows(bad));
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     if options.dry_run {
         return Ok(ImportOutcome {
-            rows: rows.len(),
+            rows: rows as usize,
             summary: None,
         });
     }
-    import_rows(store, instansi_id, &rows, options.deactivate_missing, actor).await
-}
 
-/// Imports rows already read and checked.
-pub async fn import_rows(
-    store: &dyn Store,
-    instansi_id: i64,
-    rows: &[RosterRow],
-    deactivate_missing: bool,
-    actor: &str,
-) -> ServiceResult<ImportOutcome> {
-    let summary = store
-        .import_roster(instansi_id, rows, deactivate_missing, audit::now())
-        .await?;
+    let mut import = store.begin_roster_import(instansi_id, audit::now()).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RosterRow>>(CHUNKS_IN_FLIGHT);
+    let reader = tokio::task::spawn_blocking(move || {
+        file::read_chunks(&source.input(), today, ROSTER_CHUNK, |chunk| {
+            tx.blocking_send(chunk).is_ok()
+        })
+    });
+    let mut failed = None;
+    while let Some(chunk) = rx.recv().await {
+        if let Err(e) = import.add(&chunk).await {
+            failed = Some(e);
+            break;
+        }
+    }
+    // Closing the channel stops the reader if the store failed first.
+    drop(rx);
+    let read = reader
+        .await
+        .map_err(|e| ServiceError::internal("reading a roster", e))?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    match read {
+        Ok(n) if n == rows => {}
+        // The file changed between the passes (a file on disk being rewritten): the
+        // transaction is dropped, so nothing is imported.
+        Ok(_) | Err(RosterRefused::Rows(_)) => {
+            return Err(ValidationError::new(
+                "roster_changed",
+                "file",
+                "Berkas roster berubah selama impor; tidak ada data yang diimpor. Impor ulang \
+                 berkasnya.",
+            )
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let summary = import.finish(options.deactivate_missing).await?;
+    let rows = rows as usize;
     audit::record(
         store,
         Some(instansi_id),
         actor,
         "roster.import",
-        &summary_line(rows.len(), &summary),
+        &summary_line(rows, &summary),
     )
     .await?;
     Ok(ImportOutcome {
-        rows: rows.len(),
+        rows,
         summary: Some(summary),
     })
 }

@@ -375,103 +375,38 @@ where
         .await?)
     }
 
-    async fn import_roster(
+    async fn begin_roster_import(
         &self,
         instansi_id: i64,
-        rows: &[RosterRow],
-        deactivate_missing: bool,
         now: i64,
-    ) -> Result<ImportSummary> {
+    ) -> Result<Box<dyn RosterImport>> {
         let mut tx = self.begin_write().await?;
-        let mut summary = ImportSummary::default();
-        let mut units: HashMap<String, i64> =
+        let import_id: i64 = sqlx::query_scalar(
+            "INSERT INTO roster_imports (instansi_id, started_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(instansi_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let units: HashMap<String, i64> =
             sqlx::query_as("SELECT key, id FROM units WHERE instansi_id = $1")
                 .bind(instansi_id)
                 .fetch_all(&mut *tx)
                 .await?
                 .into_iter()
                 .collect();
-        let existing: HashSet<String> =
-            sqlx::query_scalar("SELECT number FROM employees WHERE instansi_id = $1")
-                .bind(instansi_id)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .collect();
-        // Each unit of the file is written once, however many staff it has.
-        let mut done: HashSet<&str> = HashSet::new();
-        for row in rows {
-            if !done.insert(row.unit.key.as_str()) {
-                continue;
-            }
-            let parent = match &row.parent_unit {
-                Some(p) if p.key != row.unit.key => Some(
-                    Self::ensure_unit(&mut tx, &mut units, &mut summary, instansi_id, p, None)
-                        .await?,
-                ),
-                _ => None,
-            };
-            Self::ensure_unit(
-                &mut tx,
-                &mut units,
-                &mut summary,
-                instansi_id,
-                &row.unit,
-                parent,
-            )
-            .await?;
-        }
-        for chunk in rows.chunks(DB::CHUNK) {
-            let mut qb = QueryBuilder::<DB>::new(
-                "INSERT INTO employees (instansi_id, unit_id, kind, number, name, position, active, updated_at) ",
-            );
-            qb.push_values(chunk, |mut b, row| {
-                b.push_bind(instansi_id)
-                    .push_bind(units[&row.unit.key])
-                    .push_bind(row.kind.as_str())
-                    .push_bind(row.id.as_str().to_string())
-                    .push_bind(row.name.clone())
-                    .push_bind(row.position.clone())
-                    .push_bind(true)
-                    .push_bind(now);
-            });
-            qb.push(
-                " ON CONFLICT (instansi_id, number) DO UPDATE SET unit_id = excluded.unit_id,
-                  kind = excluded.kind, name = excluded.name, position = excluded.position,
-                  active = TRUE, updated_at = excluded.updated_at",
-            );
-            qb.build().execute(&mut *tx).await?;
-        }
-        let in_file: HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        for row in rows {
-            if existing.contains(row.id.as_str()) {
-                summary.updated += 1;
-            } else {
-                summary.created += 1;
-            }
-        }
-        if deactivate_missing {
-            let missing: Vec<&String> = existing
-                .iter()
-                .filter(|n| !in_file.contains(n.as_str()))
-                .collect();
-            for chunk in missing.chunks(DB::CHUNK) {
-                let mut qb =
-                    QueryBuilder::<DB>::new("UPDATE employees SET active = FALSE, updated_at = ");
-                qb.push_bind(now);
-                qb.push(" WHERE active AND instansi_id = ");
-                qb.push_bind(instansi_id);
-                qb.push(" AND number IN (");
-                let mut sep = qb.separated(", ");
-                for n in chunk {
-                    sep.push_bind(n.to_string());
-                }
-                qb.push(")");
-                summary.deactivated += qb.build().execute(&mut *tx).await?.rows_affected();
-            }
-        }
-        tx.commit().await?;
-        Ok(summary)
+        let before = count_staff(&mut tx, instansi_id).await?;
+        Ok(Box::new(SqlRosterImport {
+            tx,
+            instansi_id,
+            import_id,
+            now,
+            units,
+            units_done: HashSet::new(),
+            before,
+            rows: 0,
+            summary: ImportSummary::default(),
+        }))
     }
 
     async fn create_campaign(&self, new: &NewCampaign, now: i64) -> Result<i64> {
@@ -952,6 +887,132 @@ where
         units.insert(unit.key.clone(), id);
         summary.units_created += 1;
         Ok(id)
+    }
+}
+
+/// Staff rows of an instansi, active or not.
+async fn count_staff<DB: Engine>(tx: &mut Transaction<'static, DB>, instansi_id: i64) -> Result<i64>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM employees WHERE instansi_id = $1")
+            .bind(instansi_id)
+            .fetch_one(&mut **tx)
+            .await?,
+    )
+}
+
+/// [`RosterImport`] on one write transaction. Every staff row it writes carries its
+/// `import_id`, so "missing from the file" is one `UPDATE`, and created versus updated
+/// follows from the instansi's staff count before and after (ids never repeat in a file).
+struct SqlRosterImport<DB: Database> {
+    tx: Transaction<'static, DB>,
+    instansi_id: i64,
+    import_id: i64,
+    now: i64,
+    /// The instansi's units by key: grows with the units, not with the staff.
+    units: HashMap<String, i64>,
+    /// Units already written by this import, each once however many staff it has.
+    units_done: HashSet<String>,
+    before: i64,
+    rows: u64,
+    summary: ImportSummary,
+}
+
+#[async_trait]
+impl<DB: Engine> RosterImport for SqlRosterImport<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+{
+    async fn add(&mut self, rows: &[RosterRow]) -> Result<()> {
+        for row in rows {
+            if self.units_done.contains(row.unit.key.as_str()) {
+                continue;
+            }
+            self.units_done.insert(row.unit.key.clone());
+            let parent = match &row.parent_unit {
+                Some(p) if p.key != row.unit.key => Some(
+                    SqlStore::<DB>::ensure_unit(
+                        &mut self.tx,
+                        &mut self.units,
+                        &mut self.summary,
+                        self.instansi_id,
+                        p,
+                        None,
+                    )
+                    .await?,
+                ),
+                _ => None,
+            };
+            SqlStore::<DB>::ensure_unit(
+                &mut self.tx,
+                &mut self.units,
+                &mut self.summary,
+                self.instansi_id,
+                &row.unit,
+                parent,
+            )
+            .await?;
+        }
+        for chunk in rows.chunks(DB::CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new(
+                "INSERT INTO employees (instansi_id, unit_id, kind, number, name, position, active, updated_at, import_id) ",
+            );
+            let (instansi_id, import_id, now, units) =
+                (self.instansi_id, self.import_id, self.now, &self.units);
+            qb.push_values(chunk, |mut b, row| {
+                b.push_bind(instansi_id)
+                    .push_bind(units[&row.unit.key])
+                    .push_bind(row.kind.as_str())
+                    .push_bind(row.id.as_str().to_string())
+                    .push_bind(row.name.clone())
+                    .push_bind(row.position.clone())
+                    .push_bind(true)
+                    .push_bind(now)
+                    .push_bind(import_id);
+            });
+            qb.push(
+                " ON CONFLICT (instansi_id, number) DO UPDATE SET unit_id = excluded.unit_id,
+                  kind = excluded.kind, name = excluded.name, position = excluded.position,
+                  active = TRUE, updated_at = excluded.updated_at, import_id = excluded.import_id",
+            );
+            qb.build().execute(&mut *self.tx).await?;
+        }
+        self.rows += rows.len() as u64;
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>, deactivate_missing: bool) -> Result<ImportSummary> {
+        let after = count_staff(&mut self.tx, self.instansi_id).await?;
+        let created = u64::try_from(after - self.before).unwrap_or(0);
+        self.summary.created = created;
+        self.summary.updated = self.rows.saturating_sub(created);
+        if deactivate_missing {
+            self.summary.deactivated = sqlx::query(
+                "UPDATE employees SET active = FALSE, updated_at = $1
+                 WHERE instansi_id = $2 AND active AND (import_id IS NULL OR import_id <> $3)",
+            )
+            .bind(self.now)
+            .bind(self.instansi_id)
+            .bind(self.import_id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        }
+        let SqlRosterImport { tx, summary, .. } = *self;
+        tx.commit().await?;
+        Ok(summary)
     }
 }
 

@@ -48,7 +48,7 @@ pub async fn import_roster(
     let outcome = roster::import(
         state.store.as_ref(),
         instansi_id,
-        roster::Source::Bytes(body.to_vec()),
+        roster::Source::Bytes(body.into()),
         ImportOptions {
             dry_run: q.dry_run,
             deactivate_missing: q.deactivate_missing,

@@ -369,13 +369,11 @@ pub async fn upload_roster(
                     format!("{}.", outcome.message()),
                     Vec::new(),
                 ),
-                Err(ServiceError::Rows(rows)) => (
+                Err(ServiceError::Rows(bad)) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    format!(
-                        "{} baris bermasalah; tidak ada data yang diimpor.",
-                        rows.len()
-                    ),
-                    rows.iter()
+                    bad.summary(),
+                    bad.errors
+                        .iter()
                         .map(|r| format!("baris {}, kolom {}: {}", r.line, r.column, r.message))
                         .collect(),
                 ),
