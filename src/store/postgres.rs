@@ -37,6 +37,7 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            .before_acquire(SqlStore::<Postgres>::not_mid_transaction)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;

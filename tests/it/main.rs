@@ -10,6 +10,7 @@ mod hr_reports;
 mod layout;
 mod log_integrity;
 mod merkle_vectors;
+mod recovery;
 mod screens;
 mod store;
 mod support;
