@@ -38,7 +38,7 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .before_acquire(SqlStore::<Postgres>::not_mid_transaction)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
         Ok(SqlStore::new(pool))

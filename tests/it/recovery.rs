@@ -419,6 +419,10 @@ async fn postgres_restarting_mid_burst_loses_nothing_and_signing_resumes() {
     if !std::env::var("IKRAR_TEST_DATABASE").is_ok_and(|u| u.starts_with("postgres")) {
         return;
     }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("T_LOG").unwrap_or("warn".into()))
+        .with_test_writer()
+        .try_init();
     let Some(pg) = PrivatePg::start() else {
         eprintln!(
             "\n!!! SKIPPED postgres_restarting_mid_burst…: cannot start a private PostgreSQL \
@@ -466,7 +470,11 @@ async fn postgres_restarting_mid_burst_loses_nothing_and_signing_resumes() {
                                 "{}",
                                 res.text()
                             );
-                            assert!(Instant::now() < deadline, "signing never resumed");
+                            assert!(
+                                Instant::now() < deadline,
+                                "signing never resumed: {}",
+                                res.text()
+                            );
                             tokio::time::sleep(Duration::from_millis(50)).await;
                         }
                         other => panic!("unexpected {other}: {}", res.text()),
@@ -478,11 +486,21 @@ async fn postgres_restarting_mid_burst_loses_nothing_and_signing_resumes() {
     while next.load(std::sync::atomic::Ordering::SeqCst) < 30 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert!(pg.ctl("stop"), "stop the private cluster");
+    let pg = std::sync::Arc::new(pg);
+    let ctl = |action: &'static str| {
+        let pg = pg.clone();
+        async move {
+            // pg_ctl waits; the server's tasks keep running meanwhile.
+            tokio::task::spawn_blocking(move || pg.ctl(action))
+                .await
+                .expect("pg_ctl")
+        }
+    };
+    assert!(ctl("stop").await, "stop the private cluster");
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(pg.ctl("start"), "start the private cluster");
+    assert!(ctl("start").await, "start the private cluster");
 
     let mut answers = Vec::new();
     for w in workers {
