@@ -419,10 +419,12 @@ async fn postgres_restarting_mid_burst_loses_nothing_and_signing_resumes() {
     if !std::env::var("IKRAR_TEST_DATABASE").is_ok_and(|u| u.starts_with("postgres")) {
         return;
     }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("T_LOG").unwrap_or("warn".into()))
-        .with_test_writer()
-        .try_init();
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    }
     let Some(pg) = PrivatePg::start() else {
         eprintln!(
             "\n!!! SKIPPED postgres_restarting_mid_burst…: cannot start a private PostgreSQL \
