@@ -13,9 +13,10 @@ use crate::domain::public_url::PublicUrl;
 use crate::http::state::AppState;
 use crate::service::ServiceError;
 use crate::service::live::Live;
-use crate::service::sequencer::{Keys, RollbackGuard, Sequencer};
+use crate::service::sequencer::{Health, Keys, RollbackGuard, Sequencer};
 use crate::store::{KeyRow, Store, StoreError};
 use crate::tlog::keys::{KeyPurpose, NamedKey};
+use crate::tlog::note::Verifier;
 
 /// Everything `serve` needs, already read from files and flags.
 pub struct Settings {
@@ -85,20 +86,52 @@ pub async fn build_state(
     }
     crate::service::instansi::ensure_builtin_templates(store.as_ref()).await?;
 
+    let published = store.keys().await?;
+    let health = Arc::new(Health::default());
+    for (purpose, key) in [
+        (KeyPurpose::Pledge, &keys.pledge),
+        (KeyPurpose::Log, &keys.log),
+    ] {
+        // Restarted with a key that a newer one already replaced: never sign with it.
+        let current = published
+            .iter()
+            .any(|k| k.key_id == key.key_id && k.purpose == purpose && k.not_after.is_none());
+        if !current {
+            health.retire(purpose);
+        }
+    }
     let guard = match settings.checkpoint_file {
-        Some(path) => RollbackGuard::open(path)?,
+        Some(path) => {
+            let log_keys: Vec<Verifier> = published
+                .iter()
+                .filter(|k| k.purpose == KeyPurpose::Log)
+                .filter_map(|k| {
+                    let public: [u8; 32] = k.public_key.as_slice().try_into().ok()?;
+                    let key = ed25519_dalek::VerifyingKey::from_bytes(&public).ok()?;
+                    Some(Verifier::new(&k.name, key))
+                })
+                .collect();
+            RollbackGuard::open(path, &log_keys)?
+        }
         None => RollbackGuard::disabled(),
     };
     let head = store.log_head().await?;
     if let Err(e) = guard.check(head.size) {
         tracing::error!(error = %e, "signing is disabled until an operator resolves this");
     }
+    guard.note_start(head.size);
     let guard = Arc::new(guard);
     let keys = Arc::new(keys);
     let live = Arc::new(Live::new(head.size));
     live.log
         .spawn_poller(store.clone(), crate::service::sequencer::POLL_EVERY);
-    let sequencer = Sequencer::spawn(store.clone(), keys.clone(), guard.clone(), live.log.clone());
+    let sequencer = Sequencer::spawn(
+        store.clone(),
+        keys.clone(),
+        guard.clone(),
+        health.clone(),
+        live.log.clone(),
+    );
     let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
     let state = AppState {
         store,
@@ -106,6 +139,7 @@ pub async fn build_state(
         keys,
         public_url: Arc::new(settings.public_url),
         guard,
+        health,
         lookup_limiter: Arc::new(RateLimiter::keyed(
             Quota::per_minute(per_minute).allow_burst(per_minute),
         )),

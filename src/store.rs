@@ -298,6 +298,9 @@ pub struct UnsignedEntry {
 pub trait AppendTx: Send {
     /// Takes the log-state row's write lock and reads it.
     async fn lock_head(&mut self) -> Result<LogHead>;
+    /// Which of the two keys is the current one (window still open) of its purpose:
+    /// `pledge` as a pledge key, `log` as a log key. One indexed query.
+    async fn current_keys(&mut self, pledge: &[u8], log: &[u8]) -> Result<Vec<KeyPurpose>>;
     /// Non-annulled pledges of these (campaign, employee) pairs.
     async fn existing_pledges(&mut self, keys: &[(i64, i64)]) -> Result<Vec<PledgeReceipt>>;
     /// Writes the append and compares-and-swaps the head. Returns (log index, pledge id) pairs.
@@ -331,7 +334,10 @@ pub trait Store: Send + Sync {
     /// Stores `value` unless the key exists; returns the stored value either way.
     async fn init_setting(&self, key: &str, value: &str) -> Result<String>;
 
-    /// Publishes a key if new; an older key of the same purpose gets `not_after = key.not_before`.
+    /// Publishes a key if new, under the log head's lock so that no append interleaves: it
+    /// gets `not_before = max(key.not_before, last sequencing time)` and the older key of the
+    /// same purpose gets `not_after` = that same time, so every record an older key signed
+    /// lies inside its window and every later record inside the new key's.
     async fn publish_key(&self, key: &KeyRow) -> Result<()>;
     async fn keys(&self) -> Result<Vec<KeyRow>>;
 
@@ -386,6 +392,9 @@ pub trait Store: Send + Sync {
     async fn receipt_for_invitation(&self, invitation_id: i64) -> Result<Option<PledgeReceipt>>;
 
     async fn begin_append(&self) -> Result<Box<dyn AppendTx>>;
+    /// A small write transaction that commits (it rewrites the log head unchanged): whether
+    /// appends can succeed again after a failure (a full disk, PostgreSQL restarting).
+    async fn probe_write(&self) -> Result<()>;
     async fn log_head(&self) -> Result<LogHead>;
     async fn log_nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>>;
     async fn log_entry(&self, index: u64) -> Result<Option<Vec<u8>>>;

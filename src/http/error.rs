@@ -95,8 +95,69 @@ impl From<StoreError> for AppError {
                 "conflict",
                 "Data ini sudah ada atau baru saja diubah. Muat ulang lalu coba lagi.",
             ),
+            // The engine failed under the request (unreachable, restarting, disk full): it is
+            // the service being unavailable for a moment, not the request being wrong.
+            StoreError::Database(e) => {
+                tracing::error!(error = %e, "a database call failed");
+                AppError::database_unreachable()
+            }
             other => AppError::internal(&other),
         }
+    }
+}
+
+/// Why signing is stopped, as signers and `/readyz` are told (SPEC 4.6): a code and an
+/// Indonesian sentence, never a path or an engine's message.
+impl AppError {
+    fn unavailable(code: &'static str, message: &str, retry_after: Option<u64>) -> AppError {
+        AppError {
+            retry_after,
+            ..AppError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+        }
+    }
+
+    pub fn key_retired() -> AppError {
+        AppError::unavailable(
+            "key_retired",
+            "Server ini masih memakai kunci tanda tangan lama yang sudah diganti; ia berhenti \
+             menandatangani sampai dijalankan ulang dengan kunci baru. Silakan coba lagi sebentar lagi.",
+            Some(5),
+        )
+    }
+
+    pub fn appends_failing() -> AppError {
+        AppError::unavailable(
+            "appends_failing",
+            "Penyimpanan sedang bermasalah, jadi ikrar belum dapat dicatat. Silakan coba lagi \
+             sebentar lagi; mengirim ulang aman dan tidak membuat ikrar ganda.",
+            Some(2),
+        )
+    }
+
+    pub fn checkpoint_file_unwritable() -> AppError {
+        AppError::unavailable(
+            "checkpoint_file_unwritable",
+            "Penandatanganan dihentikan: berkas checkpoint pengaman log tidak dapat ditulis. \
+             Hubungi operator, lalu coba lagi.",
+            Some(5),
+        )
+    }
+
+    pub fn log_rolled_back() -> AppError {
+        AppError::unavailable(
+            "log_rolled_back",
+            "Penandatanganan dihentikan: basis data lebih lama dari checkpoint terakhir \
+             (kemungkinan cadangan lama dipulihkan). Hubungi operator.",
+            None,
+        )
+    }
+
+    pub fn database_unreachable() -> AppError {
+        AppError::unavailable(
+            "database_unreachable",
+            "Basis data sedang tidak dapat dipakai. Silakan coba lagi sebentar lagi.",
+            Some(2),
+        )
     }
 }
 
@@ -105,12 +166,16 @@ impl From<Arc<SequencerError>> for AppError {
         match e.as_ref() {
             SequencerError::RolledBack { .. } => {
                 tracing::error!(error = %e, "refusing to sign");
-                AppError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "log_rolled_back",
-                    "Penandatanganan dihentikan: basis data lebih lama dari checkpoint terakhir \
-                     (kemungkinan cadangan lama dipulihkan). Hubungi operator.",
-                )
+                AppError::log_rolled_back()
+            }
+            SequencerError::KeyRetired(_) => AppError::key_retired(),
+            SequencerError::CheckpointFile(_) => AppError::checkpoint_file_unwritable(),
+            // The transaction was rolled back (or its connection dropped): nothing of this
+            // request was stored, and the sequencer retries on its own.
+            SequencerError::Store(StoreError::Database(_) | StoreError::LogMoved)
+            | SequencerError::Stopped => {
+                tracing::error!(error = %e, "an append failed");
+                AppError::appends_failing()
             }
             _ => AppError::internal(e.as_ref()),
         }

@@ -10,7 +10,7 @@ use crate::http::error::AppError;
 
 use crate::domain::public_url::PublicUrl;
 use crate::service::live::Live;
-use crate::service::sequencer::{Keys, RollbackGuard, Sequencer};
+use crate::service::sequencer::{Health, Keys, RollbackGuard, Sequencer};
 use crate::store::Store;
 
 pub type Limiter = DefaultKeyedRateLimiter<IpAddr>;
@@ -22,6 +22,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub public_url: Arc<PublicUrl>,
     pub guard: Arc<RollbackGuard>,
+    /// Whether appends succeed and this instance's keys are current (`/readyz`).
+    pub health: Arc<Health>,
     pub lookup_limiter: Arc<Limiter>,
     /// Login attempts per client address and per username (argon2id is expensive).
     pub login_ip_limiter: Arc<Limiter>,

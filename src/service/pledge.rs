@@ -15,7 +15,8 @@ use crate::render::pdf::{self, Receipt};
 use crate::service::audit::{self, now};
 use crate::service::error::{RefusalKind, ServiceError, ServiceResult, blocking};
 use crate::service::sequencer::{
-    self, AnnulRequest, Annulled, Keys, RollbackGuard, Sequencer, SequencerError, SignJob, Signed,
+    self, AnnulRequest, Annulled, Health, Keys, RollbackGuard, Sequencer, SequencerError, SignJob,
+    Signed,
 };
 use crate::store::{AuditEvent, PledgeReceipt, PledgeView, SignContext, Store, StoreError};
 use crate::tlog::record::{ANNUL_CATEGORIES, Record};
@@ -335,6 +336,7 @@ pub async fn annul(
     store: &dyn Store,
     keys: &Keys,
     guard: &RollbackGuard,
+    health: &Health,
     instansi_id: i64,
     role: Role,
     id: i64,
@@ -382,6 +384,7 @@ pub async fn annul(
         store,
         keys,
         guard,
+        health,
         &AnnulRequest {
             pledge_id: id,
             invitation_id,

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -17,7 +17,7 @@ use crate::domain::mark::{Mark, mark_line_value};
 use crate::domain::nip::EmployeeKind;
 use crate::domain::statement::StatementDraft;
 use crate::store::{Append, LogHead, NewPledge, PledgeReceipt, SignContext, Store, StoreError};
-use crate::tlog::keys::NamedKey;
+use crate::tlog::keys::{KeyPurpose, NamedKey};
 use crate::tlog::merkle::{Frontier, leaf_hash};
 use crate::tlog::note::{self, Checkpoint};
 use crate::tlog::record::{Format, RecordBody, short_hash};
@@ -26,6 +26,10 @@ use crate::tlog::record::{Format, RecordBody, short_hash};
 const MAX_BATCH: usize = 1024;
 /// A compare-and-swap can only fail if something bypassed the row lock; retry a little.
 const CAS_RETRIES: usize = 3;
+/// While appends fail, the sequencer probes the database (and the checkpoint file) this
+/// often at first, doubling up to [`PROBE_MAX`], so signing resumes on its own.
+const PROBE_FIRST: Duration = Duration::from_millis(250);
+const PROBE_MAX: Duration = Duration::from_secs(4);
 
 /// The two signing keys and the log's identity, fixed at startup.
 #[derive(Clone, Debug)]
@@ -46,6 +50,13 @@ pub enum SequencerError {
         recorded: u64,
         file: String,
     },
+    /// Another instance started with a newer key of this purpose (SPEC 3.4); this instance
+    /// must not sign again until it is restarted with the current key.
+    #[error("this instance's {} key is no longer the current one; restart it with the current key", .0.as_str())]
+    KeyRetired(KeyPurpose),
+    /// The checkpoint file (the rollback guard) could not be written.
+    #[error("writing the checkpoint file failed: {0}")]
+    CheckpointFile(#[source] std::io::Error),
     #[error("stored log state is unreadable: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -76,27 +87,50 @@ pub struct Signed {
 }
 
 /// Refuses to sign on a database whose log is smaller than the last checkpoint this
-/// deployment wrote to a file outside the database.
+/// deployment wrote to a file outside the database. A failed write of that file stops
+/// signing until a later write succeeds (SPEC 4.6): the guard is never silently off.
 #[derive(Debug)]
 pub struct RollbackGuard {
     path: Option<PathBuf>,
     recorded: AtomicU64,
+    /// Set when the last write of the file failed; cleared by the next one that succeeds.
+    unwritable: AtomicBool,
+    /// The file was absent at start although the log was not empty; cleared once written.
+    missing: AtomicBool,
+    /// Appends from the sequencer and from annulments may finish together: one writer.
+    writing: Mutex<()>,
 }
 
 impl RollbackGuard {
     pub fn disabled() -> RollbackGuard {
+        RollbackGuard::with_path(None, 0)
+    }
+
+    fn with_path(path: Option<PathBuf>, recorded: u64) -> RollbackGuard {
         RollbackGuard {
-            path: None,
-            recorded: AtomicU64::new(0),
+            path,
+            recorded: AtomicU64::new(recorded),
+            unwritable: AtomicBool::new(false),
+            missing: AtomicBool::new(false),
+            writing: Mutex::new(()),
         }
     }
 
-    /// Reads the size recorded in `path`, if the file exists.
-    pub fn open(path: PathBuf) -> Result<RollbackGuard, SequencerError> {
+    /// Reads the size recorded in `path`, if the file exists, after checking that one of
+    /// `log_keys` (every log key this deployment ever published) signed it.
+    pub fn open(
+        path: PathBuf,
+        log_keys: &[crate::tlog::note::Verifier],
+    ) -> Result<RollbackGuard, SequencerError> {
         let recorded = match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let body = text.split("\n\n").next().unwrap_or_default();
-                Checkpoint::parse(&format!("{body}\n"))
+                let body = crate::tlog::note::open(&text, log_keys).map_err(|e| {
+                    SequencerError::Corrupt(format!(
+                        "checkpoint file {} is not a checkpoint signed by this log: {e}",
+                        path.display()
+                    ))
+                })?;
+                Checkpoint::parse(body)
                     .map_err(|e| {
                         SequencerError::Corrupt(format!("checkpoint file {}: {e}", path.display()))
                     })?
@@ -110,10 +144,25 @@ impl RollbackGuard {
                 )));
             }
         };
-        Ok(RollbackGuard {
-            path: Some(path),
-            recorded: AtomicU64::new(recorded),
-        })
+        Ok(RollbackGuard::with_path(Some(path), recorded))
+    }
+
+    /// Notes at start that the file is absent beside a log of `db_size` entries: the guard
+    /// cannot tell a restored backup from a first start with the file, so it says so.
+    pub fn note_start(&self, db_size: u64) {
+        if let Some(path) = &self.path
+            && db_size > 0
+            && self.recorded.load(Ordering::SeqCst) == 0
+            && !path.exists()
+        {
+            tracing::error!(
+                path = %path.display(),
+                log_size = db_size,
+                "the checkpoint file is missing beside a non-empty log; it is written again at \
+                 the next append, but a restored old backup cannot be detected until then"
+            );
+            self.missing.store(true, Ordering::SeqCst);
+        }
     }
 
     pub fn check(&self, db_size: u64) -> Result<(), SequencerError> {
@@ -132,22 +181,109 @@ impl RollbackGuard {
         Ok(())
     }
 
+    /// Whether the last write of the file failed (signing is stopped until one succeeds).
+    pub fn unwritable(&self) -> bool {
+        self.unwritable.load(Ordering::SeqCst)
+    }
+
+    /// Whether the file was missing at start beside a non-empty log and is not written yet.
+    pub fn missing(&self) -> bool {
+        self.missing.load(Ordering::SeqCst)
+    }
+
     /// Writes a newer checkpoint atomically (temporary file, fsync, rename).
     pub fn record(&self, size: u64, note: &str) -> std::io::Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
+        let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         if self.recorded.fetch_max(size, Ordering::SeqCst) > size {
             return Ok(());
         }
+        let written = Self::write(path, note);
+        match &written {
+            Ok(()) => {
+                self.unwritable.store(false, Ordering::SeqCst);
+                self.missing.store(false, Ordering::SeqCst);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "writing the checkpoint file failed; signing stops until it succeeds");
+                self.unwritable.store(true, Ordering::SeqCst);
+            }
+        }
+        written
+    }
+
+    fn write(path: &std::path::Path, note: &str) -> std::io::Result<()> {
+        use std::io::Write;
         let tmp = path.with_extension("tmp");
         {
-            use std::io::Write;
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(note.as_bytes())?;
             f.sync_all()?;
         }
         std::fs::rename(&tmp, path)
+    }
+
+    /// Before an append while the file is unwritable: writes the committed head again, or
+    /// refuses the append, so the log never runs ahead of the file by more than one batch.
+    fn catch_up(&self, head: &LogHead) -> Result<(), SequencerError> {
+        if self.unwritable() && head.size > 0 {
+            self.record(head.size, &head.checkpoint)
+                .map_err(SequencerError::CheckpointFile)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether this instance can sign, as `/readyz` reports it. The refusals that are not
+/// about the database (key retired, checkpoint file) are kept by the sequencer and the
+/// [`RollbackGuard`]; this holds what only appends can learn.
+#[derive(Debug, Default)]
+pub struct Health {
+    retired: Mutex<Option<KeyPurpose>>,
+    failing: AtomicBool,
+}
+
+impl Health {
+    /// The purpose whose key was found retired; sticky until the process restarts.
+    pub fn key_retired(&self) -> Option<KeyPurpose> {
+        *self.retired.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn retire(&self, purpose: KeyPurpose) {
+        let mut retired = self.retired.lock().unwrap_or_else(|p| p.into_inner());
+        if retired.is_none() {
+            tracing::error!(
+                purpose = purpose.as_str(),
+                "another instance published a newer key; this instance no longer signs until it \
+                 is restarted with the current key"
+            );
+        }
+        *retired = Some(purpose);
+    }
+
+    /// Whether the last append (or probe) failed in the database.
+    pub fn appends_failing(&self) -> bool {
+        self.failing.load(Ordering::SeqCst)
+    }
+
+    /// Learns from the outcome of an append: refusals say nothing about the database.
+    fn observe<T>(&self, outcome: &Result<T, SequencerError>) {
+        match outcome {
+            Ok(_) => {
+                if self.failing.swap(false, Ordering::SeqCst) {
+                    tracing::info!("appends succeed again; signing has resumed");
+                }
+            }
+            Err(
+                SequencerError::RolledBack { .. }
+                | SequencerError::KeyRetired(_)
+                | SequencerError::CheckpointFile(_)
+                | SequencerError::Store(StoreError::Conflict(_)),
+            ) => {}
+            Err(_) => self.failing.store(true, Ordering::SeqCst),
+        }
     }
 }
 
@@ -168,10 +304,11 @@ impl Sequencer {
         store: Arc<dyn Store>,
         keys: Arc<Keys>,
         guard: Arc<RollbackGuard>,
+        health: Arc<Health>,
         grown: LogSignal,
     ) -> Sequencer {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
-        tokio::spawn(run(rx, store, keys, guard, grown));
+        tokio::spawn(run(rx, store, keys, guard, health, grown));
         Sequencer { tx }
     }
 
@@ -192,12 +329,30 @@ async fn run(
     store: Arc<dyn Store>,
     keys: Arc<Keys>,
     guard: Arc<RollbackGuard>,
+    health: Arc<Health>,
     grown: LogSignal,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    let mut wait = PROBE_FIRST;
+    loop {
+        let stopped = health.key_retired().is_some();
+        let troubled = !stopped && (health.appends_failing() || guard.unwritable());
+        if !troubled {
+            wait = PROBE_FIRST;
+        }
+        let received = tokio::select! {
+            n = rx.recv_many(&mut batch, MAX_BATCH) => n,
+            () = tokio::time::sleep(wait), if troubled => {
+                probe(store.as_ref(), &guard, &health).await;
+                wait = (wait * 2).min(PROBE_MAX);
+                continue;
+            }
+        };
+        if received == 0 {
+            return;
+        }
         let jobs: Vec<SignJob> = batch.iter().map(|j| j.job.clone()).collect();
-        let result = append_pledges(store.as_ref(), &keys, &guard, jobs).await;
+        let result = append_pledges(store.as_ref(), &keys, &guard, &health, jobs).await;
         match result {
             Ok(answers) => {
                 let size = answers.iter().map(|a| a.log_index + 1).max();
@@ -219,15 +374,67 @@ async fn run(
     }
 }
 
+/// While appends fail with nobody signing, checks whether the cause is gone: a write
+/// transaction that commits, and the checkpoint file written again if it was unwritable.
+async fn probe(store: &dyn Store, guard: &RollbackGuard, health: &Health) {
+    let outcome = async {
+        store.probe_write().await?;
+        if guard.unwritable() {
+            let head = store.log_head().await?;
+            guard.catch_up(&head)?;
+        }
+        Ok::<(), SequencerError>(())
+    }
+    .await;
+    if let Err(e) = &outcome {
+        tracing::warn!(error = %e, "signing is still unavailable");
+    }
+    health.observe(&outcome);
+}
+
 /// Appends the pledges of `jobs` in one transaction and returns one answer per job, in order.
 /// A job whose employee already has a pledge in its campaign gets that pledge back.
 pub async fn append_pledges(
     store: &dyn Store,
     keys: &Keys,
     guard: &RollbackGuard,
+    health: &Health,
     jobs: Vec<SignJob>,
 ) -> Result<Vec<Signed>, SequencerError> {
-    retry_moved(|| try_append(store, keys, guard, &jobs)).await
+    let outcome = retry_moved(|| try_append(store, keys, guard, health, &jobs)).await;
+    health.observe(&outcome);
+    outcome
+}
+
+/// What every signing append checks under the head lock, before it signs: the log is not
+/// older than the checkpoint file, the file can be written, and this instance's keys are
+/// still the current ones (SPEC 3.4) — one indexed query in the open transaction.
+async fn may_sign(
+    tx: &mut dyn crate::store::AppendTx,
+    head: &LogHead,
+    keys: &Keys,
+    guard: &RollbackGuard,
+    health: &Health,
+) -> Result<(), SequencerError> {
+    guard.check(head.size)?;
+    let current = tx
+        .current_keys(&keys.pledge.key_id, &keys.log.key_id)
+        .await?;
+    for purpose in [KeyPurpose::Pledge, KeyPurpose::Log] {
+        if !current.contains(&purpose) {
+            health.retire(purpose);
+            return Err(SequencerError::KeyRetired(purpose));
+        }
+    }
+    guard.catch_up(head)
+}
+
+/// Refuses at once when an earlier append found this instance's key retired.
+fn still_current(health: &Health) -> Result<(), SequencerError> {
+    match health.key_retired() {
+        Some(purpose) => Err(SequencerError::KeyRetired(purpose)),
+        None => Ok(()),
+    }
 }
 
 /// Runs one append attempt again while its compare-and-swap finds the head moved.
@@ -252,11 +459,13 @@ async fn try_append(
     store: &dyn Store,
     keys: &Keys,
     guard: &RollbackGuard,
+    health: &Health,
     jobs: &[SignJob],
 ) -> Result<Vec<Signed>, SequencerError> {
+    still_current(health)?;
     let mut tx = store.begin_append().await?;
     let head = tx.lock_head().await?;
-    guard.check(head.size)?;
+    may_sign(tx.as_mut(), &head, keys, guard, health).await?;
 
     let pairs: Vec<(i64, i64)> = jobs
         .iter()
@@ -297,9 +506,11 @@ async fn try_append(
     if let Some(append) = &sealed {
         ids = tx.write(append).await?.into_iter().collect();
         tx.commit().await?;
-        if let Err(e) = guard.record(append.head.size, &append.head.checkpoint) {
-            tracing::error!(error = %e, "writing the checkpoint file failed");
-        }
+        // Committed, but not answered: its signers get 503 and, asking again once the file
+        // is writable, the pledge they already made (SPEC 4.6).
+        guard
+            .record(append.head.size, &append.head.checkpoint)
+            .map_err(SequencerError::CheckpointFile)?;
     }
     let checkpoint = sealed
         .as_ref()
@@ -472,22 +683,27 @@ pub async fn annul(
     store: &dyn Store,
     keys: &Keys,
     guard: &RollbackGuard,
+    health: &Health,
     req: &AnnulRequest,
 ) -> Result<Annulled, SequencerError> {
-    retry_moved(|| try_annul(store, keys, guard, req)).await
+    let outcome = retry_moved(|| try_annul(store, keys, guard, health, req)).await;
+    health.observe(&outcome);
+    outcome
 }
 
 async fn try_annul(
     store: &dyn Store,
     keys: &Keys,
     guard: &RollbackGuard,
+    health: &Health,
     req: &AnnulRequest,
 ) -> Result<Annulled, SequencerError> {
     let pledge = crate::tlog::record::Record::parse(&req.pledge_record)
         .map_err(|e| SequencerError::Corrupt(e.to_string()))?;
+    still_current(health)?;
     let mut tx = store.begin_append().await?;
     let head = tx.lock_head().await?;
-    guard.check(head.size)?;
+    may_sign(tx.as_mut(), &head, keys, guard, health).await?;
     let at = chrono::Utc::now().timestamp().max(head.last_time);
     let text = crate::tlog::record::annulment_text(
         pledge.body.log_index,
@@ -539,9 +755,9 @@ async fn try_annul(
     };
     tx.write(&append).await?;
     tx.commit().await?;
-    if let Err(e) = guard.record(append.head.size, &checkpoint) {
-        tracing::error!(error = %e, "writing the checkpoint file failed");
-    }
+    guard
+        .record(append.head.size, &checkpoint)
+        .map_err(SequencerError::CheckpointFile)?;
     Ok(Annulled {
         record,
         text,

@@ -80,6 +80,25 @@ impl<DB: Engine> SqlStore<DB> {
         &self.pool
     }
 
+    /// A pooled connection that is still inside a transaction is closed, not handed out:
+    /// a COMMIT or ROLLBACK that failed (a full disk makes SQLite roll back by itself, and
+    /// the later ROLLBACK then fails) leaves sqlx's transaction depth above zero, and every
+    /// later `BEGIN` on that connection would fail with "begin_with at non-zero transaction
+    /// depth" until a restart. The pool pings before this runs, which flushes a queued
+    /// rollback first.
+    pub(super) fn not_mid_transaction(
+        conn: &mut DB::Connection,
+        _: sqlx::pool::PoolConnectionMetadata,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sqlx::Error>> + Send + '_>>
+    {
+        use sqlx::Connection as _;
+        let reusable = !conn.is_in_transaction();
+        if !reusable {
+            tracing::warn!("closing a pooled connection left inside a failed transaction");
+        }
+        Box::pin(std::future::ready(Ok(reusable)))
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, DB>> {
         Ok(match DB::BEGIN_WRITE {
             Some(begin) => self.pool.begin_with(begin).await?,
@@ -250,7 +269,11 @@ where
     }
 
     async fn publish_key(&self, key: &KeyRow) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
+        let head = sqlx::query_as::<_, HeadRow>(DB::LOCK_HEAD)
+            .fetch_one(&mut *tx)
+            .await?;
+        let since = key.not_before.max(head.last_time);
         let inserted = sqlx::query(
             "INSERT INTO signing_keys (key_id, purpose, name, public_key, not_before, not_after)
              VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT (key_id) DO NOTHING",
@@ -259,7 +282,7 @@ where
         .bind(key.purpose.as_str())
         .bind(&key.name)
         .bind(&key.public_key)
-        .bind(key.not_before)
+        .bind(since)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -268,7 +291,7 @@ where
                 "UPDATE signing_keys SET not_after = $1
                  WHERE purpose = $2 AND key_id <> $3 AND not_after IS NULL",
             )
-            .bind(key.not_before)
+            .bind(since)
             .bind(key.purpose.as_str())
             .bind(&key.key_id)
             .execute(&mut *tx)
@@ -539,6 +562,15 @@ where
     async fn begin_append(&self) -> Result<Box<dyn AppendTx>> {
         let tx = self.begin_write().await?;
         Ok(Box::new(SqlAppend::<DB> { tx }))
+    }
+
+    async fn probe_write(&self) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE log_state SET last_time = last_time WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn log_head(&self) -> Result<LogHead> {
@@ -1058,6 +1090,21 @@ where
             .fetch_one(&mut *self.tx)
             .await?
             .into_head()
+    }
+
+    async fn current_keys(&mut self, pledge: &[u8], log: &[u8]) -> Result<Vec<KeyPurpose>> {
+        let purposes: Vec<String> = sqlx::query_scalar(
+            "SELECT purpose FROM signing_keys WHERE not_after IS NULL
+               AND ((key_id = $1 AND purpose = 'pledge') OR (key_id = $2 AND purpose = 'log'))",
+        )
+        .bind(pledge.to_vec())
+        .bind(log.to_vec())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        purposes
+            .into_iter()
+            .map(|p| KeyPurpose::try_from(p).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
     }
 
     async fn existing_pledges(&mut self, keys: &[(i64, i64)]) -> Result<Vec<PledgeReceipt>> {

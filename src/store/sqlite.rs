@@ -43,6 +43,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .before_acquire(SqlStore::<Sqlite>::not_mid_transaction)
             .connect_with(options)
             .await?;
         Ok(SqlStore::new(pool))

@@ -11,6 +11,7 @@ mod hr_reports;
 mod layout;
 mod log_integrity;
 mod merkle_vectors;
+mod recovery;
 mod roster_limits;
 mod screens;
 mod store;

@@ -87,6 +87,26 @@ impl TestDb {
         }
     }
 
+    /// Another handle on this database, for a second instance; the database stays owned
+    /// (and dropped) by `self`.
+    pub fn shared(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            _dir: None,
+            pg: None,
+        }
+    }
+
+    /// A database at `url` that the caller owns (a private server, a mounted directory).
+    pub fn at(url: &str) -> TestDb {
+        ikrar::install_tls();
+        TestDb {
+            url: url.to_string(),
+            _dir: None,
+            pg: None,
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.pg.is_some()
     }

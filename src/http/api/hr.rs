@@ -209,6 +209,7 @@ pub async fn annul_pledge(
         state.store.as_ref(),
         &state.keys,
         &state.guard,
+        &state.health,
         caller.instansi()?,
         caller.role,
         id,

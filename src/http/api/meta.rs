@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
@@ -87,18 +86,39 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers and signing is allowed (keys are loaded at startup).
-pub async fn readyz(State(state): State<AppState>) -> AppResult<&'static str> {
-    state.store.ping().await?;
-    let head = state.store.log_head().await?;
-    state.guard.check(head.size).map_err(|e| {
-        AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "log_rolled_back",
-            format!("Tidak siap: {e}"),
-        )
-    })?;
-    Ok("ready")
+/// `200 {"status":"ready"}` when this instance can sign; otherwise 503 in the error shape
+/// with why (SPEC 4.6). A checkpoint file missing at start beside a non-empty log does not
+/// stop signing (the next append writes it) but is reported under `warnings`.
+pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Value>> {
+    if state.health.key_retired().is_some() {
+        return Err(AppError::key_retired());
+    }
+    let head = match state.store.log_head().await {
+        Ok(head) => head,
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: the database does not answer");
+            return Err(AppError::database_unreachable());
+        }
+    };
+    if state.guard.check(head.size).is_err() {
+        return Err(AppError::log_rolled_back());
+    }
+    if state.guard.unwritable() {
+        return Err(AppError::checkpoint_file_unwritable());
+    }
+    if state.health.appends_failing() {
+        return Err(AppError::appends_failing());
+    }
+    let mut ready = json!({ "status": "ready" });
+    if state.guard.missing() {
+        ready["warnings"] = json!([{
+            "code": "checkpoint_file_missing",
+            "message": "Berkas checkpoint pengaman log tidak ditemukan saat server dijalankan, \
+                        padahal log tidak kosong. Berkas ditulis lagi pada penandatanganan \
+                        berikutnya; periksa apakah basis data dipulihkan dari cadangan lama.",
+        }]);
+    }
+    Ok(Json(ready))
 }
 
 pub async fn not_found() -> AppError {
