@@ -11,9 +11,9 @@ pub mod state;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
 
 use api::{hr, log, lookup, meta, sign, verify};

@@ -167,7 +167,8 @@ impl SlowReport {
             (Some(a), Some(b)) => format!("after {a:.1}–{b:.1} s"),
             _ => "-".to_string(),
         };
-        let mib = |k: Option<u64>| k.map_or("-".to_string(), |k| format!("{:.1}", k as f64 / 1024.0));
+        let mib =
+            |k: Option<u64>| k.map_or("-".to_string(), |k| format!("{:.1}", k as f64 / 1024.0));
         let n = |f: Option<usize>| f.map_or("-".to_string(), |f| f.to_string());
         format!(
             "slow clients: {bodies} half-sent bodies + {lines} stalled request lines; \
@@ -301,7 +302,11 @@ pub async fn slow_clients(args: &crate::cli::args::LoadtestArgs) -> Result<SlowR
         let deadline = Instant::now() + hold;
         let mut i = 0usize;
         while Instant::now() < deadline {
-            let path = if i % 2 == 0 { "/healthz" } else { "/api/v1/keys" };
+            let path = if i.is_multiple_of(2) {
+                "/healthz"
+            } else {
+                "/api/v1/keys"
+            };
             i += 1;
             let t = Instant::now();
             let status = match client.get(format!("{base}{path}")).send().await {

@@ -38,8 +38,8 @@ async fn spawn_with(limits: ServeLimits) -> (TestApp, SocketAddr) {
     let app = TestApp::with_settings(TestDb::new().await, s).await;
     let state = app.state.clone();
     tokio::spawn(async move {
-        let _ = ikrar::http::serve_with_limits(listener, state, limits, std::future::pending())
-            .await;
+        let _ =
+            ikrar::http::serve_with_limits(listener, state, limits, std::future::pending()).await;
     });
     (app, addr)
 }
@@ -141,7 +141,12 @@ async fn a_half_sent_body_is_cut_off_with_408_in_the_error_shape() {
     let answer = read_until_closed(&mut stream, Duration::from_secs(5))
         .await
         .expect("the server closes a connection whose body does not arrive");
-    assert_eq!(status_of(&answer), 408, "{}", String::from_utf8_lossy(&answer));
+    assert_eq!(
+        status_of(&answer),
+        408,
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
     let body = body_of(&answer);
     assert_eq!(body["error"]["code"], "body_timeout");
     assert!(
@@ -266,7 +271,9 @@ async fn the_connection_cap_holds_and_a_waiting_client_is_served_when_a_slot_fre
     }
     // Give the server a moment to accept all four.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut fifth = TcpStream::connect(addr).await.expect("the kernel queues it");
+    let mut fifth = TcpStream::connect(addr)
+        .await
+        .expect("the kernel queues it");
     fifth
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await
@@ -335,12 +342,19 @@ async fn the_33rd_event_stream_from_one_address_is_refused_while_the_server_answ
     if let Some(rest) = read_until_closed(&mut s, Duration::from_millis(300)).await {
         answer.extend(rest);
     }
-    assert_eq!(status_of(&answer), 429, "{}", String::from_utf8_lossy(&answer));
+    assert_eq!(
+        status_of(&answer),
+        429,
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
     let text = String::from_utf8_lossy(&answer);
     assert!(text.to_ascii_lowercase().contains("retry-after:"));
     assert!(text.contains("\"too_many_streams\""), "{text}");
     assert_eq!(
-        app.state.streams.held(std::net::IpAddr::from([127, 0, 0, 1])),
+        app.state
+            .streams
+            .held(std::net::IpAddr::from([127, 0, 0, 1])),
         32
     );
     let health = reqwest::get(format!("http://{addr}/healthz"))
@@ -361,7 +375,14 @@ fn assert_shape(res: &TestResponse, status: StatusCode, code: &str) {
     let v = res.json();
     assert_eq!(v["error"]["code"], code, "{v}");
     let message = v["error"]["message"].as_str().expect("a message");
-    for english in ["Failed", "failed", "Expected", "expected", "invalid type", "missing field"] {
+    for english in [
+        "Failed",
+        "failed",
+        "Expected",
+        "expected",
+        "invalid type",
+        "missing field",
+    ] {
         assert!(!message.contains(english), "{message}");
     }
 }
@@ -419,7 +440,11 @@ async fn extractor_refusals_unknown_routes_and_wrong_methods_use_the_error_shape
     let method = app
         .request(Method::DELETE, "/api/v1/sign", None, &[], local())
         .await;
-    assert_shape(&method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_shape(
+        &method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
     assert!(method.headers.contains_key("allow"));
 
     // Forms and multipart uploads on pages, asked by a script: JSON too.
@@ -534,7 +559,10 @@ async fn a_cookie_only_api_post_needs_the_csrf_header_and_a_bearer_token_does_no
             .request(Method::POST, &close, None, &headers, local())
             .await;
         assert_shape(&res, StatusCode::FORBIDDEN, "csrf_invalid");
-        assert!(is_open(&app, seeded.campaign_id).await, "the campaign was closed without CSRF");
+        assert!(
+            is_open(&app, seeded.campaign_id).await,
+            "the campaign was closed without CSRF"
+        );
     }
     // Reading with the cookie needs no token.
     let read = app

@@ -331,20 +331,10 @@ pub async fn upload_roster(
             let mut csrf = String::new();
             let mut file = Vec::new();
             let (mut dry_run, mut deactivate) = (false, false);
-            while let Some(field) = form
-                .next_field()
-                .await
-                .map_err(multipart_error)?
-            {
+            while let Some(field) = form.next_field().await.map_err(multipart_error)? {
                 match field.name().unwrap_or_default() {
                     "csrf" => csrf = field.text().await.unwrap_or_default(),
-                    "file" => {
-                        file = field
-                            .bytes()
-                            .await
-                            .map_err(multipart_error)?
-                            .to_vec()
-                    }
+                    "file" => file = field.bytes().await.map_err(multipart_error)?.to_vec(),
                     "dry_run" => dry_run = true,
                     "deactivate_missing" => deactivate = true,
                     _ => {}
