@@ -37,8 +37,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Keygen(args) => setup::keygen(&args),
         Command::Serve(args) => serve::serve(&url, args).await,
         Command::Verify { input, keys } => verify::verify(&input, &keys).await,
+        Command::Loadtest(args) if args.slow_bodies + args.stalled_lines > 0 => {
+            let report = crate::cli::loadtest::slow_clients(&args).await?;
+            println!("{}", report.render());
+            Ok(())
+        }
         Command::Loadtest(args) => {
-            let tokens = crate::cli::loadtest::read_tokens(&args.links)?;
+            let links = args
+                .links
+                .as_deref()
+                .ok_or_else(|| anyhow::anyhow!("--links is required"))?;
+            let tokens = crate::cli::loadtest::read_tokens(links)?;
             let report = crate::cli::loadtest::run(
                 &args.url,
                 tokens,

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod conn;
 pub mod download;
 pub mod error;
 pub mod extract;
@@ -9,18 +10,22 @@ pub mod pages;
 pub mod state;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use api::{hr, log, lookup, meta, sign, verify};
 use pages::{admin, ceremony, dashboard, signing};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use std::net::SocketAddr;
-
 use tokio::net::TcpListener;
 
+pub use conn::ServeLimits;
+
+use error::AppError;
+use extract::{Rejected, Rejection};
 use state::AppState;
 
 /// Sign requests are tiny; a mark is at most 32 KiB (SPEC 6).
@@ -112,7 +117,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit", get(admin::audit))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
-        .fallback(meta::not_found)
+        .fallback(|| async { Rejection(meta::not_found().await) })
+        .method_not_allowed_fallback(extract::wrong_method)
+        .layer(middleware::from_fn(rejections_as_pages))
         .layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -133,10 +140,38 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Refusals of extractors, unknown routes and wrong methods reach a browser's page request
+/// as the HTML error page; the API and scripts get the JSON error shape.
+async fn rejections_as_pages(req: Request, next: Next) -> Response {
+    let page = !req.uri().path().starts_with("/api/")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    let res = next.run(req).await;
+    match res.extensions().get::<Rejected>() {
+        Some(r) if page => {
+            pages::page_error(AppError::new(res.status(), r.code, r.message.clone()))
+        }
+        _ => res,
+    }
+}
+
 /// Serves until `shutdown` resolves. Takes a bound listener so tests can use port 0.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with_limits(listener, state, ServeLimits::default(), shutdown).await
+}
+
+/// [`serve`] with other connection limits than SPEC 4.6's (tests shorten the timeouts).
+pub async fn serve_with_limits(
+    listener: TcpListener,
+    state: AppState,
+    limits: ServeLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let live = state.live.clone();
@@ -144,11 +179,5 @@ pub async fn serve(
         shutdown.await;
         live.close();
     };
-    let app = router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    conn::serve(listener, router(state), limits, shutdown).await
 }

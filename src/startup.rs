@@ -153,6 +153,7 @@ pub async fn build_state(
         )),
         trusted_proxies: Arc::new(settings.trusted_proxies),
         live,
+        streams: Default::default(),
     };
     spawn_limiter_cleanup(&state);
     Ok(state)

@@ -77,14 +77,32 @@ pub struct LoadtestArgs {
     #[arg(long)]
     pub url: String,
     /// CSV written by `ikrar invitations` (column `link`)
-    #[arg(long)]
-    pub links: PathBuf,
+    #[arg(long, required_unless_present_any = ["slow_bodies", "stalled_lines"])]
+    pub links: Option<PathBuf>,
     /// Requests in flight at once
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
     /// Stop after this many seconds even if links remain
     #[arg(long)]
     pub duration: Option<u64>,
+    /// Slow-client mode: connections that send a sign request's headers and half its body,
+    /// then stall
+    #[arg(long, default_value_t = 0)]
+    pub slow_bodies: usize,
+    /// Slow-client mode: connections that send half a request line, then stall
+    #[arg(long, default_value_t = 0)]
+    pub stalled_lines: usize,
+    /// Slow-client mode: Content-Length of the slow bodies (half of it is sent)
+    #[arg(long, default_value_t = 65536)]
+    pub body_bytes: usize,
+    /// Slow-client mode: seconds to hold the slow connections (they end sooner if the
+    /// server closes them)
+    #[arg(long, default_value_t = 40)]
+    pub hold: u64,
+    /// Slow-client mode: the server's process id, to sample its resident memory and open
+    /// files from /proc
+    #[arg(long)]
+    pub server_pid: Option<u32>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -120,6 +138,18 @@ pub struct ServeArgs {
     /// NIP lookups per minute per client address (bursts of the same size)
     #[arg(long, env = "IKRAR_LOOKUP_LIMIT", default_value_t = 20)]
     pub lookup_limit: u32,
+    /// Connections open at once; more wait in the listen backlog until one closes
+    #[arg(long, env = "IKRAR_MAX_CONNECTIONS", default_value_t = 8192)]
+    pub max_connections: usize,
+    /// Seconds a request's headers may take (SPEC 4.6: 10; for tests and benchmarks)
+    #[arg(long, default_value_t = 10, hide = true)]
+    pub header_timeout: u64,
+    /// Seconds a request's body may take (SPEC 4.6: 30)
+    #[arg(long, default_value_t = 30, hide = true)]
+    pub body_timeout: u64,
+    /// Seconds an idle keep-alive connection stays open (SPEC 4.6: 60)
+    #[arg(long, default_value_t = 60, hide = true)]
+    pub idle_timeout: u64,
 }
 
 #[derive(Debug, Args)]

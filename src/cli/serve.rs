@@ -1,5 +1,7 @@
 //! `ikrar serve`: keys (or the demo keys, loudly), startup, and the server until a signal.
 
+use std::time::Duration;
+
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::redact;
@@ -81,7 +83,16 @@ pub(super) async fn serve(url: &str, args: ServeArgs) -> Result<()> {
         args.bind,
         public_url.origin()
     );
-    crate::http::serve(listener, state, shutdown_signal()).await?;
+    if let Some(n) = crate::http::conn::raise_open_file_limit() {
+        tracing::info!(open_files = n, "open-file limit");
+    }
+    let limits = crate::http::ServeLimits {
+        header_timeout: Duration::from_secs(args.header_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections: args.max_connections,
+    };
+    crate::http::serve_with_limits(listener, state, limits, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -79,33 +79,61 @@ fn unauthorized() -> AppError {
     )
 }
 
+/// The header an API call authenticated by the session cookie carries the CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// An API caller. A call authenticated by the session cookie (not a bearer token) that
+/// may change something (POST, PUT, PATCH, DELETE) must echo the session's CSRF token in
+/// `X-CSRF-Token` (SPEC 4.6), or a cross-site form could act with the browser's cookie.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let store = state.store.as_ref();
-        let account = if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
-                .ok_or_else(unauthorized)?;
-            account::by_api_token(store, token).await?
-        } else {
-            let jar = CookieJar::from_headers(&parts.headers);
-            let cookie = jar.get(SESSION_COOKIE).ok_or_else(unauthorized)?;
-            account::by_session(store, cookie.value()).await?
-        };
-        let a = account.ok_or_else(unauthorized)?;
-        Ok(Caller {
-            user_id: a.user_id,
-            username: a.username,
-            role: a.role,
-            instansi_id: a.instansi_id,
-            csrf: a.csrf,
-        })
+        let by_bearer = parts.headers.contains_key(header::AUTHORIZATION);
+        let caller = authenticate(parts, state).await?;
+        if !by_bearer && !parts.method.is_safe() {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !csrf_matches(&caller, sent) {
+                return Err(AppError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf_invalid",
+                    "Permintaan dengan sesi masuk memerlukan token CSRF yang sah di header \
+                     X-CSRF-Token. Muat ulang halaman lalu coba lagi.",
+                ));
+            }
+        }
+        Ok(caller)
     }
+}
+
+/// Who the request's bearer token or session cookie belongs to.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AppError> {
+    let store = state.store.as_ref();
+    let account = if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(unauthorized)?;
+        account::by_api_token(store, token).await?
+    } else {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let cookie = jar.get(SESSION_COOKIE).ok_or_else(unauthorized)?;
+        account::by_session(store, cookie.value()).await?
+    };
+    let a = account.ok_or_else(unauthorized)?;
+    Ok(Caller {
+        user_id: a.user_id,
+        username: a.username,
+        role: a.role,
+        instansi_id: a.instansi_id,
+        csrf: a.csrf,
+    })
 }
 
 /// A page caller: like [`Caller`] but a missing session sends the browser to the login page.
@@ -115,24 +143,29 @@ impl FromRequestParts<AppState> for PageCaller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match Caller::from_request_parts(parts, state).await {
+        // Page forms carry their CSRF token in the body; the handlers check it.
+        match authenticate(parts, state).await {
             Ok(c) if c.csrf.is_some() => Ok(PageCaller(c)),
             Ok(_) | Err(_) => Err(Redirect::to("/admin/login").into_response()),
         }
     }
 }
 
-/// Compares a form's CSRF token with the session's in constant time.
-pub fn check_csrf(caller: &Caller, submitted: &str) -> AppResult<()> {
+/// Compares a submitted CSRF token with the session's in constant time.
+fn csrf_matches(caller: &Caller, submitted: &str) -> bool {
     let expected = caller.csrf.as_deref().unwrap_or_default();
-    let ok = !expected.is_empty()
+    !expected.is_empty()
         && expected.len() == submitted.len()
         && expected
             .bytes()
             .zip(submitted.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if ok {
+            == 0
+}
+
+/// Checks a form's CSRF token against the session's.
+pub fn check_csrf(caller: &Caller, submitted: &str) -> AppResult<()> {
+    if csrf_matches(caller, submitted) {
         Ok(())
     } else {
         Err(AppError::new(

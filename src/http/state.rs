@@ -6,6 +6,7 @@ use std::sync::Arc;
 use governor::DefaultKeyedRateLimiter;
 use governor::clock::{Clock, DefaultClock};
 
+use crate::http::conn::StreamSlots;
 use crate::http::error::AppError;
 
 use crate::domain::public_url::PublicUrl;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<IpAddr>>,
     /// The ceremony screens' "log grew" signal and shared counts.
     pub live: Arc<Live>,
+    /// Event streams held per client address (SPEC 4.6).
+    pub streams: Arc<StreamSlots>,
 }
 
 impl AppState {

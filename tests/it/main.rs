@@ -6,6 +6,7 @@ mod api;
 mod browser;
 mod cli;
 mod drift;
+mod edge;
 mod hr;
 mod hr_reports;
 mod layout;

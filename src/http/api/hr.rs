@@ -3,8 +3,7 @@
 //! Handlers parse, call `service`, and shape JSON; the rules live there.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -16,7 +15,7 @@ use crate::domain::instansi::TimeZone;
 use crate::http::auth::{Caller, owned_campaign, tz_of};
 use crate::http::download::{IssueRequest, issue};
 use crate::http::error::{AppError, AppResult};
-use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
 use crate::http::state::AppState;
 use crate::service::audit::now;
 use crate::service::campaign::{self, CampaignInput};
@@ -41,7 +40,7 @@ pub async fn import_roster(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ImportQuery>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> AppResult<Json<Value>> {
     caller.must_manage()?;
     let instansi_id = caller.instansi()?;
@@ -119,7 +118,7 @@ pub async fn list_campaigns(
 pub async fn get_campaign(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Value>> {
     let c = owned_campaign(&state, &caller, id).await?;
     Ok(Json(campaign_json(&c, tz_of(&state, c.instansi_id).await?)))
@@ -128,7 +127,7 @@ pub async fn get_campaign(
 pub async fn close_campaign(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Value>> {
     caller.must_manage()?;
     let c = owned_campaign(&state, &caller, id).await?;
@@ -141,7 +140,7 @@ pub async fn close_campaign(
 pub async fn issue_invitations(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<IssueRequest>,
 ) -> AppResult<Response> {
     caller.must_manage()?;
@@ -157,7 +156,7 @@ pub struct RevokeRequest {
 pub async fn revoke_invitation(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<RevokeRequest>,
 ) -> AppResult<Json<Value>> {
     caller.must_manage()?;
@@ -170,7 +169,7 @@ pub async fn revoke_invitation(
 pub async fn get_pledge(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Value>> {
     let p = pledge::view(state.store.as_ref(), caller.instansi()?, id).await?;
     let tz = p.tz;
@@ -202,7 +201,7 @@ pub struct AnnulRequestBody {
 pub async fn annul_pledge(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<AnnulRequestBody>,
 ) -> AppResult<Json<Value>> {
     let out = pledge::annul(
@@ -236,7 +235,7 @@ pub struct ComplianceQuery {
 pub async fn compliance(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ComplianceQuery>,
 ) -> AppResult<Response> {
     let c = owned_campaign(&state, &caller, id).await?;
@@ -312,7 +311,7 @@ const UNSIGNED_PAGE: i64 = 100;
 pub async fn unsigned(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<UnsignedQuery>,
 ) -> AppResult<Json<Value>> {
     let c = owned_campaign(&state, &caller, id).await?;
@@ -334,7 +333,7 @@ pub async fn unsigned(
 pub async fn pledge_pdf(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Response> {
     let (log_index, bytes) = pledge::pdf_for_hr(
         state.store.as_ref(),

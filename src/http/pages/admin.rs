@@ -2,7 +2,7 @@
 //! and the audit trail. Each page reads and writes through the same operations as the API.
 
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -11,7 +11,8 @@ use crate::domain::campaign::Phase;
 use crate::domain::instansi::TimeZone;
 use crate::http::auth::{PageCaller, check_csrf, owned_campaign, tz_of};
 use crate::http::download::{IssueRequest, issue};
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::AppResult;
+use crate::http::extract::{ApiForm, ApiMultipart, ApiPath, ApiQuery, multipart_error};
 use crate::http::pages::{html, page_error};
 use crate::http::state::AppState;
 use crate::service::ServiceError;
@@ -114,7 +115,7 @@ fn local_to_rfc3339(value: &str, tz: TimeZone) -> String {
 pub async fn create_campaign(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    axum::Form(form): axum::Form<CampaignForm>,
+    ApiForm(form): ApiForm<CampaignForm>,
 ) -> Response {
     respond(
         async {
@@ -165,7 +166,7 @@ struct CampaignPage {
 pub async fn campaign(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Response {
     respond(
         async {
@@ -220,8 +221,8 @@ pub struct IssueForm {
 pub async fn issue_invitations(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<IssueForm>,
+    ApiPath(id): ApiPath<i64>,
+    ApiForm(form): ApiForm<IssueForm>,
 ) -> Response {
     respond(
         async {
@@ -245,8 +246,8 @@ pub struct CsrfOnly {
 pub async fn close_campaign(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<CsrfOnly>,
+    ApiPath(id): ApiPath<i64>,
+    ApiForm(form): ApiForm<CsrfOnly>,
 ) -> Response {
     respond(
         async {
@@ -310,7 +311,7 @@ async fn roster_page(
 pub async fn roster(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Query(q): Query<RosterQuery>,
+    ApiQuery(q): ApiQuery<RosterQuery>,
 ) -> Response {
     respond(
         roster_page(&state, &caller, &q.q, None, Vec::new())
@@ -323,27 +324,17 @@ pub async fn roster(
 pub async fn upload_roster(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    mut form: Multipart,
+    ApiMultipart(mut form): ApiMultipart,
 ) -> Response {
     respond(
         async {
             let mut csrf = String::new();
             let mut file = Vec::new();
             let (mut dry_run, mut deactivate) = (false, false);
-            while let Some(field) = form
-                .next_field()
-                .await
-                .map_err(|e| AppError::bad_request("form_invalid", e.body_text()))?
-            {
+            while let Some(field) = form.next_field().await.map_err(multipart_error)? {
                 match field.name().unwrap_or_default() {
                     "csrf" => csrf = field.text().await.unwrap_or_default(),
-                    "file" => {
-                        file = field
-                            .bytes()
-                            .await
-                            .map_err(|e| AppError::bad_request("form_invalid", e.body_text()))?
-                            .to_vec()
-                    }
+                    "file" => file = field.bytes().await.map_err(multipart_error)?.to_vec(),
                     "dry_run" => dry_run = true,
                     "deactivate_missing" => deactivate = true,
                     _ => {}
@@ -407,7 +398,7 @@ pub struct AuditQuery {
 pub async fn audit(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Response {
     respond(
         async {

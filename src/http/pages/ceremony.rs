@@ -9,17 +9,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::watch;
 
 use crate::http::auth::not_found;
-use crate::http::error::AppResult;
+use crate::http::conn::{STREAMS_PER_CLIENT, StreamSlot};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{ApiPath, ClientAddr};
 use crate::http::pages::dashboard::{percent, thousands};
 use crate::http::pages::{html, page_error};
-use crate::http::state::AppState;
+use crate::http::state::{AppState, rate_key};
 use crate::service::live::{ScreenCounts, closed};
 use crate::store::CampaignRow;
 
@@ -78,7 +80,7 @@ struct CeremonyPage {
 }
 
 /// `GET /acara/{id}`: the projector page, correct at load time without any script.
-pub async fn screen(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+pub async fn screen(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Response {
     let page = async {
         let c = screen_campaign(&state, id).await?;
         let instansi = state
@@ -88,7 +90,7 @@ pub async fn screen(State(state): State<AppState>, Path(id): Path<i64>) -> Respo
             .map(|i| i.name)
             .unwrap_or_default();
         let counts = current_counts(&state, &c).await?;
-        Ok::<_, crate::http::error::AppError>(CeremonyPage {
+        Ok::<_, AppError>(CeremonyPage {
             id: c.id,
             instansi,
             title: c.title.clone(),
@@ -131,6 +133,8 @@ struct Viewer {
     last: Option<Arc<ScreenCounts>>,
     started: bool,
     failed: bool,
+    /// This stream's place under the per-client limit, returned when the stream ends.
+    _slot: StreamSlot,
 }
 
 /// Waits `d`; false if the server is closing meanwhile.
@@ -198,7 +202,15 @@ async fn next_event(mut v: Viewer) -> Option<(Result<Event, Infallible>, Viewer)
 
 /// `GET /acara/{id}/events`: `event: counts` with `{"signed", "target", "units": [{"id",
 /// "signed", "target"}]}`, first at once, then on every change.
-pub async fn events(State(state): State<AppState>, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn events(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Response> {
+    let slot = state
+        .streams
+        .acquire(rate_key(client))
+        .ok_or_else(too_many_streams)?;
     let campaign = screen_campaign(&state, id).await?;
     let viewer = Viewer {
         log: state.live.log.subscribe(),
@@ -208,6 +220,7 @@ pub async fn events(State(state): State<AppState>, Path(id): Path<i64>) -> AppRe
         last: None,
         started: false,
         failed: false,
+        _slot: slot,
     };
     let stream = futures_util::stream::unfold(viewer, next_event);
     let mut res = Sse::new(stream)
@@ -219,6 +232,21 @@ pub async fn events(State(state): State<AppState>, Path(id): Path<i64>) -> AppRe
         HeaderValue::from_static("no"),
     );
     Ok(res)
+}
+
+fn too_many_streams() -> AppError {
+    let refusal = AppError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_streams",
+        format!(
+            "Terlalu banyak layar acara terbuka dari alamat Anda (paling banyak {STREAMS_PER_CLIENT}). \
+             Tutup layar yang tidak dipakai lalu coba lagi."
+        ),
+    );
+    AppError {
+        retry_after: Some(10),
+        ..refusal
+    }
 }
 
 /// `GET /static/acara.js`: the script that keeps the screen live.

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use crate::domain::compliance::UnitCompliance;
 use crate::domain::instansi::TimeZone;
 use crate::http::auth::{PageCaller, not_found, owned_campaign, tz_of};
 use crate::http::error::AppError;
+use crate::http::extract::ApiPath;
 use crate::http::pages::{html, page_error};
 use crate::http::state::AppState;
 use crate::service::compliance;
@@ -260,7 +261,7 @@ fn page_link(unit: Option<i64>, page: i64) -> String {
 pub async fn show(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     query: Result<Query<DashboardQuery>, QueryRejection>,
 ) -> Response {
     let page = async {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::domain::token;
 use crate::http::auth::{LOGIN_CSRF_COOKIE, PageCaller, SESSION_COOKIE, check_csrf, cookie};
 use crate::http::error::{AppError, AppResult};
-use crate::http::extract::ClientAddr;
+use crate::http::extract::{ApiForm, ClientAddr};
 use crate::http::state::{AppState, rate_key};
 use crate::service::account;
 
@@ -68,7 +68,7 @@ pub async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     jar: CookieJar,
-    axum::Form(form): axum::Form<LoginForm>,
+    ApiForm(form): ApiForm<LoginForm>,
 ) -> Response {
     let fail = |status: StatusCode, msg: &str, jar: CookieJar| {
         let csrf = token::random(16);
@@ -126,7 +126,7 @@ pub async fn logout(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
     jar: CookieJar,
-    axum::Form(form): axum::Form<CsrfForm>,
+    ApiForm(form): ApiForm<CsrfForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&caller, &form.csrf) {
         return super::page_error(e);

@@ -4,14 +4,13 @@
 //! JavaScript (typed name only); the script only adds the signature pad.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::http::error::{AppError, AppResult};
-use crate::http::extract::{ClientAddr, evidence};
+use crate::http::extract::{ApiForm, ApiPath, ApiQuery, ClientAddr, evidence};
 use crate::http::pages::{MessagePage, html, page_error};
 use crate::http::state::AppState;
 use crate::render::pdf;
@@ -144,10 +143,10 @@ pub struct SignForm {
 /// tap or a browser retry never shows an error or makes a second pledge.
 pub async fn post(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
-    Form(form): Form<SignForm>,
+    ApiForm(form): ApiForm<SignForm>,
 ) -> Response {
     private(
         match post_inner(&state, &token, client, &headers, &form).await {
@@ -204,7 +203,7 @@ async fn post_inner(
 }
 
 /// The receipt PDF, rendered on demand off the async threads, never stored.
-pub async fn pdf(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub async fn pdf(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Response {
     private(match pdf_inner(&state, &token).await {
         Ok(r) => r,
         Err(e) => page_error(e),
@@ -240,8 +239,8 @@ pub struct ReportForm {
 /// "Data saya salah": the signer tells HR the roster entry is wrong, instead of signing it.
 pub async fn report(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    Form(form): Form<ReportForm>,
+    ApiPath(token): ApiPath<String>,
+    ApiForm(form): ApiForm<ReportForm>,
 ) -> Response {
     let result: AppResult<Response> = async {
         pledge::report_wrong_data(state.store.as_ref(), &token, &form.note).await?;
@@ -269,8 +268,8 @@ pub struct OkQuery {
 /// "signed" banner).
 pub async fn show(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<OkQuery>,
+    ApiPath(token): ApiPath<String>,
+    ApiQuery(q): ApiQuery<OkQuery>,
 ) -> Response {
     private(match show_inner(&state, &token, q.ok.is_some()).await {
         Ok(r) => r,

@@ -4,17 +4,18 @@
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::http::error::{AppError, AppResult};
+use crate::http::extract::ApiPath;
 use crate::http::state::AppState;
 use crate::service::verification::{self, Verification};
 
 pub async fn verify_page(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let wants_json = headers
