@@ -107,6 +107,7 @@ impl<DB: Engine> SqlStore<DB> {
     }
 }
 
+const INSERT_AUDIT: &str = "INSERT INTO audit_events (instansi_id, actor, action, summary, at) VALUES ($1, $2, $3, $4, $5)";
 const USER_BY_USERNAME: &str =
     "SELECT id, instansi_id, username, role, password_hash FROM users WHERE username = $1";
 const USER_BY_TOKEN: &str = "SELECT u.id, u.instansi_id, u.username, u.role, u.password_hash
@@ -666,16 +667,14 @@ where
         if counted == 0 {
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO audit_events (instansi_id, actor, action, summary, at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(event.instansi_id)
-        .bind(event.actor)
-        .bind(event.action)
-        .bind(event.summary)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_AUDIT)
+            .bind(event.instansi_id)
+            .bind(event.actor)
+            .bind(event.action)
+            .bind(event.summary)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -688,16 +687,14 @@ where
         summary: &str,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (instansi_id, actor, action, summary, at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(instansi_id)
-        .bind(actor)
-        .bind(action)
-        .bind(summary)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(INSERT_AUDIT)
+            .bind(instansi_id)
+            .bind(actor)
+            .bind(action)
+            .bind(summary)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
     async fn audit_events(
