@@ -15,7 +15,7 @@
 //! Only parts whose name ends in `.xml` or `.rels` are looked at: those are what calamine
 //! reads. Worksheets get the sheet cap; the other parts are small in any real workbook.
 
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
 
 use crate::domain::ValidationError;
 
@@ -124,7 +124,17 @@ fn classify(name: &str) -> Option<Part> {
 /// Checks an XLSX archive against `limits`, leaving `input` wherever it ends (the caller
 /// seeks back). An archive the ZIP reader cannot open passes: calamine then reports it as
 /// unreadable, in its own words.
-pub fn check<R: Read + Seek>(input: R, limits: &Limits) -> Result<(), ValidationError> {
+pub fn check<R: Read + Seek>(mut input: R, limits: &Limits) -> Result<(), ValidationError> {
+    // The ZIP reader holds the whole central directory in memory, and calamine reads it
+    // again: bound it from the end-of-directory record before either opens the archive.
+    if let Some(dir) = declared_directory(&mut input)
+        && (dir.entries > limits.entries as u64 || dir.bytes > directory_cap(limits))
+    {
+        return Err(part_too_large());
+    }
+    input
+        .seek(SeekFrom::Start(0))
+        .map_err(|_| part_too_large())?;
     let Ok(mut zip) = zip::ZipArchive::new(input) else {
         return Ok(());
     };
@@ -172,6 +182,62 @@ pub fn check<R: Read + Seek>(input: R, limits: &Limits) -> Result<(), Validation
         }
     }
     Ok(())
+}
+
+/// What an archive's end-of-central-directory record (or its ZIP64 form) declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Directory {
+    entries: u64,
+    bytes: u64,
+}
+
+/// Bytes of central directory an archive of `limits.entries` entries may need: a 46-byte
+/// header per entry plus a name, extra field and comment of up to 300 bytes.
+fn directory_cap(limits: &Limits) -> u64 {
+    limits.entries as u64 * (46 + 300)
+}
+
+/// Reads the declared entry count and central-directory size from the archive's tail.
+/// `None` when there is no readable record (then the ZIP reader decides, as before).
+fn declared_directory<R: Read + Seek>(input: &mut R) -> Option<Directory> {
+    const EOCD: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+    const LOCATOR: [u8; 4] = [0x50, 0x4b, 0x06, 0x07];
+    const EOCD64: [u8; 4] = [0x50, 0x4b, 0x06, 0x06];
+    let len = input.seek(SeekFrom::End(0)).ok()?;
+    // The record is 22 bytes plus a comment of at most 65,535.
+    let tail_len = len.min(22 + 65_535);
+    input.seek(SeekFrom::Start(len - tail_len)).ok()?;
+    let mut tail = vec![0u8; tail_len as usize];
+    input.read_exact(&mut tail).ok()?;
+    let at = tail.len().checked_sub(22)?;
+    let at = (0..=at).rev().find(|&i| tail[i..i + 4] == EOCD)?;
+    let u16_at = |b: &[u8], i: usize| u64::from(u16::from_le_bytes([b[i], b[i + 1]]));
+    let u32_at = |b: &[u8], i: usize| {
+        u64::from(u32::from_le_bytes(
+            b[i..i + 4].try_into().unwrap_or_default(),
+        ))
+    };
+    let entries = u16_at(&tail, at + 10);
+    let bytes = u32_at(&tail, at + 12);
+    if entries != 0xFFFF && bytes != 0xFFFF_FFFF {
+        return Some(Directory { entries, bytes });
+    }
+    // ZIP64: a 20-byte locator right before the record points at the 56-byte ZIP64 record.
+    let locator = at.checked_sub(20)?;
+    if tail[locator..locator + 4] != LOCATOR {
+        return None;
+    }
+    let offset = u64::from_le_bytes(tail[locator + 8..locator + 16].try_into().ok()?);
+    input.seek(SeekFrom::Start(offset)).ok()?;
+    let mut record = [0u8; 56];
+    input.read_exact(&mut record).ok()?;
+    if record[..4] != EOCD64 {
+        return None;
+    }
+    Some(Directory {
+        entries: u64::from_le_bytes(record[32..40].try_into().ok()?),
+        bytes: u64::from_le_bytes(record[40..48].try_into().ok()?),
+    })
 }
 
 /// The refusal of a part over its cap.
@@ -319,6 +385,65 @@ fn attribute_number(tag: &[u8], name: &[u8]) -> Option<u64> {
 )]
 mod tests {
     use super::*;
+
+    fn zip_of(entries: usize, comment: &str) -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut out);
+        for i in 0..entries {
+            zip.start_file(
+                format!("x/{i}.bin"),
+                zip::write::SimpleFileOptions::default(),
+            )
+            .unwrap();
+        }
+        zip.set_comment(comment).unwrap();
+        zip.finish().unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn reads_the_declared_directory_from_the_tail() {
+        for comment in ["", "dibuat oleh uji"] {
+            let bytes = zip_of(60, comment);
+            let dir = declared_directory(&mut std::io::Cursor::new(&bytes)).unwrap();
+            assert_eq!(dir.entries, 60, "{comment:?}");
+            assert!(dir.bytes > 60 * 46, "{dir:?}");
+        }
+        assert_eq!(
+            declared_directory(&mut std::io::Cursor::new(b"PK\x05")),
+            None
+        );
+    }
+
+    #[test]
+    fn refuses_an_archive_of_too_many_entries_before_opening_it() {
+        assert_eq!(
+            check(std::io::Cursor::new(zip_of(60, "")), &small())
+                .unwrap_err()
+                .code,
+            "xlsx_too_large"
+        );
+        assert!(check(std::io::Cursor::new(zip_of(10, "")), &small()).is_ok());
+        // A bare end-of-directory record declaring 65,534 entries: refused on the record
+        // alone, with no directory for the ZIP reader to load.
+        let mut eocd = vec![0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0];
+        eocd.extend_from_slice(&0xFFFEu16.to_le_bytes());
+        eocd.extend_from_slice(&0xFFFEu16.to_le_bytes());
+        eocd.extend_from_slice(&[0; 10]);
+        let err = check(std::io::Cursor::new(eocd), &small()).unwrap_err();
+        assert_eq!(err.code, "xlsx_too_large");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_directory_reader_never_panics(tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let mut bytes = tail.clone();
+            // Often a record signature somewhere, so the field parsing is reached.
+            bytes.splice(tail.len() / 2..tail.len() / 2, [0x50, 0x4b, 0x05, 0x06]);
+            let _ = declared_directory(&mut std::io::Cursor::new(&bytes));
+            let _ = declared_directory(&mut std::io::Cursor::new(&tail));
+        }
+    }
 
     fn small() -> Limits {
         Limits {
