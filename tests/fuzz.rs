@@ -277,6 +277,7 @@ fn genuine_pdf() -> Vec<u8> {
         record_base32: &b32,
         statement: STATEMENT,
         verify_url: &verify_url,
+        tlog_proof: None,
     })
     .expect("renders")
 }
