@@ -925,17 +925,24 @@ fn attach(lo: &mut lopdf::Document, files: &[(&str, &[u8])]) -> Result<(), PdfEr
 
 /// Reads back an attachment [`render`] embedded (by its name in the catalog's
 /// `/EmbeddedFiles` name tree). `None` if the PDF has no such file; at most `limit` bytes.
-pub fn extract_attachment(pdf: &[u8], name: &str, limit: usize) -> Result<Option<Vec<u8>>, PdfError> {
+pub fn extract_attachment(
+    pdf: &[u8],
+    name: &str,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, PdfError> {
     let doc = load(pdf)?;
-    let deref = |o: &'_ Object| -> Option<Object> {
-        doc.dereference(o).ok().map(|(_, o)| o.clone())
-    };
+    let deref =
+        |o: &'_ Object| -> Option<Object> { doc.dereference(o).ok().map(|(_, o)| o.clone()) };
     let Some(names) = doc
         .catalog()
         .ok()
         .and_then(|c| c.get(b"Names").ok())
         .and_then(|o| deref(o))
-        .and_then(|o| o.as_dict().ok().and_then(|d| d.get(b"EmbeddedFiles").ok().cloned()))
+        .and_then(|o| {
+            o.as_dict()
+                .ok()
+                .and_then(|d| d.get(b"EmbeddedFiles").ok().cloned())
+        })
         .and_then(|o| deref(&o))
         .and_then(|o| o.as_dict().ok().and_then(|d| d.get(b"Names").ok().cloned()))
         .and_then(|o| deref(&o))

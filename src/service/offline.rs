@@ -1,6 +1,8 @@
 //! Offline verification (`ikrar verify`): a QR text or a receipt PDF checked against keys the
 //! user trusts — a key file (the JSON of `/api/v1/keys`) or the keys of a URL the user names.
-//! Never the keys of the host inside a QR. Pure except for [`fetch_keys`] and [`check_log`].
+//! Never the keys of the host inside a QR. A receipt PDF's attached tlog-proof is checked
+//! offline too: the checkpoint under a trusted log key, and the record's inclusion. Pure
+//! except for [`fetch_keys`] and [`check_log`].
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -10,7 +12,8 @@ use serde::Deserialize;
 use crate::domain::statement::Statement;
 use crate::tlog::keys::KeyWindow;
 use crate::tlog::merkle::{hash_from_slice, leaf_hash, verify_inclusion};
-use crate::tlog::note::{Checkpoint, Verifier};
+use crate::tlog::note::{Checkpoint, NoteError, Verifier};
+use crate::tlog::proof::{MAX_PROOF_BYTES, ProofError, TlogProof};
 use crate::tlog::record::{Format, Record};
 
 /// Why a record is not valid; one line, Indonesian, for people.
@@ -90,6 +93,24 @@ impl KeySet {
             .ok_or_else(|| invalid("tidak ada kunci log"))?;
         Verifier::from_vkey(&key.vkey).map_err(|e| invalid(format!("kunci log tidak sah: {e}")))
     }
+
+    /// Every log key, retired ones included: a PDF rendered before a rotation carries a
+    /// checkpoint the previous log key signed.
+    pub fn log_verifiers(&self) -> Result<Vec<Verifier>, Invalid> {
+        let verifiers = self
+            .keys
+            .iter()
+            .filter(|k| k.purpose == "log")
+            .map(|k| {
+                Verifier::from_vkey(&k.vkey)
+                    .map_err(|e| invalid(format!("kunci log tidak sah: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if verifiers.is_empty() {
+            return Err(invalid("tidak ada kunci log"));
+        }
+        Ok(verifiers)
+    }
 }
 
 /// A record that passed: which key signed it and what it says.
@@ -98,6 +119,9 @@ pub struct Verified {
     pub record: Record,
     pub key_name: String,
     pub statement: Option<Statement>,
+    /// The size of the checkpoint a PDF's attached tlog-proof proved the record into;
+    /// `None` when there was no proof to check (a QR text, an older PDF).
+    pub included_in: Option<u64>,
 }
 
 /// Splits `<SCHEME>://<HOST>/V/<BASE32>` (either case) into HOST (lowercase) and the record.
@@ -140,6 +164,7 @@ pub fn verify_record(bytes: &[u8], keys: &KeySet, host: Option<&str>) -> Result<
         record,
         key_name: key.name.clone(),
         statement: None,
+        included_in: None,
     })
 }
 
@@ -182,7 +207,49 @@ pub fn verify_pdf(pdf: &[u8], keys: &KeySet) -> Result<Verified, Invalid> {
         )));
     }
     verified.statement = Some(statement);
+    let name = crate::render::pdf::proof_file_name(verified.record.body.log_index);
+    let attached = crate::render::pdf::extract_attachment(pdf, &name, MAX_PROOF_BYTES)
+        .map_err(|_| invalid(format!("bukti log {name} di PDF tidak dapat dibaca")))?;
+    if let Some(bytes) = attached {
+        verified.included_in = Some(check_proof(&bytes, keys, &verified.record)?);
+    }
     Ok(verified)
+}
+
+/// Checks a tlog-proof (c2sp.org/tlog-proof) of `record` offline: the checkpoint carries a
+/// valid signature by one of the trusted log keys, names this log, and the record is at its
+/// index in that tree. Returns the checkpoint's size.
+pub fn check_proof(text: &[u8], keys: &KeySet, record: &Record) -> Result<u64, Invalid> {
+    let bad = |why: &str| invalid(format!("bukti log tidak sah: {why}"));
+    let text = std::str::from_utf8(text).map_err(|_| bad("bukan teks UTF-8"))?;
+    let proof =
+        TlogProof::parse(text).map_err(|_| bad("bukan berkas c2sp.org/tlog-proof yang utuh"))?;
+    let index = record.body.log_index;
+    if proof.index != index {
+        return Err(bad(&format!(
+            "bukti untuk indeks {}, padahal rekaman berindeks {index}",
+            proof.index
+        )));
+    }
+    let origin = keys.log_verifier()?.name;
+    let checkpoint = proof
+        .verify(&record.to_bytes(), &origin, &keys.log_verifiers()?)
+        .map_err(|e| match e {
+            ProofError::Note(NoteError::BadSignature(_) | NoteError::NoTrustedSignature) => {
+                bad("checkpoint tidak ditandatangani kunci log yang dipercaya (bukti telah diubah)")
+            }
+            ProofError::Note(_) | ProofError::Malformed(_) => bad("checkpoint rusak"),
+            ProofError::Origin { found, .. } => {
+                bad(&format!("checkpoint berasal dari log lain ({found})"))
+            }
+            ProofError::OutOfRange { size, .. } => bad(&format!(
+                "checkpoint (ukuran {size}) tidak mencakup indeks {index}"
+            )),
+            ProofError::Inclusion(_) => {
+                bad("rekaman tidak tercatat di log menurut bukti ini (bukti inklusi gagal)")
+            }
+        })?;
+    Ok(checkpoint.size)
 }
 
 /// Fetches the keys a user named by URL (`https://host` → `https://host/api/v1/keys`).

@@ -13,8 +13,8 @@ use crate::domain::template::Template;
 use crate::domain::{text, token};
 use crate::render::pdf::{self, Receipt};
 use crate::service::audit::{self, now};
-use crate::service::proof;
 use crate::service::error::{RefusalKind, ServiceError, ServiceResult, blocking};
+use crate::service::proof;
 use crate::service::sequencer::{
     self, AnnulRequest, Annulled, Health, Keys, RollbackGuard, Sequencer, SequencerError, SignJob,
     Signed,
@@ -344,7 +344,11 @@ pub async fn proof_for_signer(store: &dyn Store, raw_token: &str) -> ServiceResu
 
 /// A pledge's tlog-proof for HR of its instansi; another instansi's answers 404. Not
 /// audited: it holds hashes and the public checkpoint, nothing about the person.
-pub async fn proof_for_hr(store: &dyn Store, instansi_id: i64, id: i64) -> ServiceResult<TlogProof> {
+pub async fn proof_for_hr(
+    store: &dyn Store,
+    instansi_id: i64,
+    id: i64,
+) -> ServiceResult<TlogProof> {
     let p = view(store, instansi_id, id).await?;
     proof::for_index(store, p.log_index as u64).await
 }

@@ -245,7 +245,10 @@ mod tests {
             \n\
             \u{2014} example.com/fancylog hI2DJwAAAA==\n";
         let p = TlogProof::parse(text).unwrap();
-        assert_eq!(p.extra.as_deref(), Some(&b"age-v1.2.1-darwin-arm64.tar.gz"[..]));
+        assert_eq!(
+            p.extra.as_deref(),
+            Some(&b"age-v1.2.1-darwin-arm64.tar.gz"[..])
+        );
         assert_eq!(p.index, 73894);
         assert_eq!(p.hashes.len(), 2);
         assert!(p.checkpoint.starts_with("example.com/fancylog\n109482\n"));

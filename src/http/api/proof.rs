@@ -20,7 +20,10 @@ use crate::tlog::proof::TlogProof;
 pub fn response(p: &TlogProof) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!("inline; filename=\"{}\"", proof_file_name(p.index)),

@@ -267,7 +267,10 @@ fn the_proof_is_an_attachment_that_qpdf_and_pdfdetach_read_exactly() {
         extract_attachment(&pdf, &name, 1 << 16).unwrap().as_deref(),
         Some(proof.as_bytes())
     );
-    assert_eq!(extract_attachment(&pdf, "ikrar-43.tlog-proof", 1 << 16).unwrap(), None);
+    assert_eq!(
+        extract_attachment(&pdf, "ikrar-43.tlog-proof", 1 << 16).unwrap(),
+        None
+    );
     // Bigger than the caller's limit: refused, not read.
     assert!(extract_attachment(&pdf, &name, 100).is_err());
 
@@ -275,10 +278,17 @@ fn the_proof_is_an_attachment_that_qpdf_and_pdfdetach_read_exactly() {
     let path = write_pdf(dir.path(), "r.pdf", &pdf);
     let listed = run("qpdf", "qpdf", &["--list-attachments", &path]);
     assert!(String::from_utf8_lossy(&listed.stdout).contains(&name));
-    let shown = run("qpdf", "qpdf", &[&format!("--show-attachment={name}"), &path]);
+    let shown = run(
+        "qpdf",
+        "qpdf",
+        &[&format!("--show-attachment={name}"), &path],
+    );
     assert_eq!(shown.stdout, proof.as_bytes());
     let check = run("qpdf", "qpdf", &["--check", &path]);
-    assert!(String::from_utf8_lossy(&check.stdout).contains("No syntax or stream encoding errors found"));
+    assert!(
+        String::from_utf8_lossy(&check.stdout)
+            .contains("No syntax or stream encoding errors found")
+    );
     let out = dir.path().join("detached");
     run(
         "pdfdetach",
