@@ -924,53 +924,49 @@ fn attach(lo: &mut lopdf::Document, files: &[(&str, &[u8])]) -> Result<(), PdfEr
 }
 
 /// Reads back an attachment [`render`] embedded (by its name in the catalog's
-/// `/EmbeddedFiles` name tree). `None` if the PDF has no such file; at most `limit` bytes.
+/// `/EmbeddedFiles` name tree, a single leaf node as [`attach`] writes it). `None` if the
+/// PDF has no such file; an attachment larger than `limit` bytes is refused unread.
 pub fn extract_attachment(
     pdf: &[u8],
     name: &str,
     limit: usize,
 ) -> Result<Option<Vec<u8>>, PdfError> {
     let doc = load(pdf)?;
-    let deref =
-        |o: &'_ Object| -> Option<Object> { doc.dereference(o).ok().map(|(_, o)| o.clone()) };
-    let Some(names) = doc
+    // A dictionary entry, following a reference if it is one.
+    let entry = |dict: &Dictionary, key: &[u8]| -> Option<Object> {
+        let value = dict.get(key).ok()?;
+        doc.dereference(value).ok().map(|(_, o)| o.clone())
+    };
+    let names = doc
         .catalog()
         .ok()
-        .and_then(|c| c.get(b"Names").ok())
-        .and_then(|o| deref(o))
-        .and_then(|o| {
-            o.as_dict()
-                .ok()
-                .and_then(|d| d.get(b"EmbeddedFiles").ok().cloned())
-        })
-        .and_then(|o| deref(&o))
-        .and_then(|o| o.as_dict().ok().and_then(|d| d.get(b"Names").ok().cloned()))
-        .and_then(|o| deref(&o))
-        .and_then(|o| o.as_array().ok().cloned())
-    else {
+        .and_then(|catalog| entry(catalog, b"Names"))
+        .and_then(|o| entry(o.as_dict().ok()?, b"EmbeddedFiles"))
+        .and_then(|o| entry(o.as_dict().ok()?, b"Names"));
+    let Some(Object::Array(names)) = names else {
         return Ok(None);
     };
-    let malformed = PdfError::Malformed("attachment");
+    let malformed = || PdfError::Malformed("attachment");
     for pair in names.chunks(2) {
         let [key, spec] = pair else {
-            return Err(malformed);
+            return Err(malformed());
         };
         if key.as_str().ok() != Some(name.as_bytes()) {
             continue;
         }
-        let stream_id = deref(spec)
-            .and_then(|o| o.as_dict().ok().and_then(|d| d.get(b"EF").ok().cloned()))
-            .and_then(|o| deref(&o))
-            .and_then(|o| o.as_dict().ok().and_then(|d| d.get(b"F").ok().cloned()))
-            .and_then(|o| o.as_reference().ok())
-            .ok_or(PdfError::Malformed("attachment"))?;
-        let stream = doc
+        let spec = doc
+            .dereference(spec)
+            .ok()
+            .and_then(|(_, o)| o.as_dict().ok())
+            .ok_or_else(malformed)?;
+        let stream_id = entry(spec, b"EF")
+            .and_then(|ef| ef.as_dict().ok()?.get(b"F").ok()?.as_reference().ok())
+            .ok_or_else(malformed)?;
+        let bytes = doc
             .get_object(stream_id)
             .and_then(Object::as_stream)
-            .map_err(|_| PdfError::Malformed("attachment"))?;
-        let bytes = stream
-            .get_plain_content_with_limit(limit)
-            .map_err(|_| PdfError::Malformed("attachment"))?;
+            .and_then(|stream| stream.get_plain_content_with_limit(limit))
+            .map_err(|_| malformed())?;
         return Ok(Some(bytes));
     }
     Ok(None)

@@ -95,7 +95,7 @@ async fn the_three_endpoints_serve_one_proof_into_the_newest_checkpoint() {
     let record = Record::decode_base32(record_b32).expect("base32");
     let verifier = Verifier::from_vkey(&log_vkey(&keys)).expect("vkey");
     let cp = proof
-        .verify(&record, &verifier.name, &[verifier.clone()])
+        .verify(&record, &verifier.name, std::slice::from_ref(&verifier))
         .expect("verifies");
     assert_eq!(cp.size, 3);
     let key_set = KeySet::parse(&keys.to_string()).expect("keys");
@@ -141,7 +141,7 @@ async fn the_three_endpoints_serve_one_proof_into_the_newest_checkpoint() {
     assert_eq!(grown.checkpoint, app.get("/log/checkpoint").await.text());
     assert_eq!(
         grown
-            .verify(&record, &verifier.name, &[verifier.clone()])
+            .verify(&record, &verifier.name, std::slice::from_ref(&verifier))
             .expect("verifies")
             .size,
         4
