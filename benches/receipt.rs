@@ -110,6 +110,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| pdf::render_with_qr(black_box(&r), &code))
     });
     c.bench_function("receipt_whole", |b| b.iter(|| pdf::render(black_box(&r))));
+    let bare = Receipt {
+        tlog_proof: None,
+        ..receipt(&i)
+    };
+    c.bench_function("receipt_whole_without_proof", |b| {
+        b.iter(|| pdf::render(black_box(&bare)))
+    });
 }
 
 criterion_group!(benches, bench);
