@@ -324,3 +324,117 @@ pub async fn check_log(
     .map_err(|_| invalid("rekaman tidak tercatat di log transparansi (bukti inklusi gagal)"))?;
     Ok(cp.size)
 }
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test should stop at the first unexpected result"
+)]
+mod tests {
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+    use crate::tlog::keys::NamedKey;
+    use crate::tlog::merkle::{Frontier, ProofPlan};
+    use crate::tlog::note;
+    use crate::tlog::record::RecordBody;
+
+    const HOST: &str = "ikrar.example";
+
+    fn named(name: &str, seed: u8) -> NamedKey {
+        NamedKey::new(
+            &format!("{HOST}/{name}"),
+            SigningKey::from_bytes(&[seed; 32]),
+        )
+    }
+
+    fn published(key: &NamedKey, purpose: &str, not_after: Option<&str>) -> serde_json::Value {
+        serde_json::json!({
+            "name": key.name, "key_id": hex::encode(key.key_id), "purpose": purpose,
+            "public_key": B64.encode(key.public_bytes()), "vkey": key.vkey(),
+            "not_before": "2026-01-01T00:00:00Z", "not_after": not_after,
+        })
+    }
+
+    /// Three records in a log; the proof of the second, its checkpoint signed by `log`.
+    fn logged(log: &NamedKey) -> (Record, String) {
+        let pledge = named("pledge", 1);
+        let records: Vec<Record> = (0..3)
+            .map(|i| {
+                RecordBody {
+                    format: Format::Pledge,
+                    key_id: pledge.key_id,
+                    log_index: i,
+                    sequenced_at: 1_795_400_000 + i,
+                    nip: 198_503_302_010_011_001,
+                    template_no: 1,
+                    statement_hash: [i as u8; 16],
+                    name: RecordBody::new_name("Budi"),
+                }
+                .sign(&pledge)
+            })
+            .collect();
+        let mut frontier = Frontier::empty();
+        let mut nodes = std::collections::HashMap::new();
+        for r in &records {
+            nodes.extend(frontier.push(r.leaf_hash()));
+        }
+        let hashes = ProofPlan::inclusion(1, 3)
+            .unwrap()
+            .assemble(|id| nodes.get(&id).copied())
+            .unwrap();
+        let body = Checkpoint {
+            origin: format!("{HOST}/log"),
+            size: 3,
+            root: frontier.root(),
+        }
+        .to_text();
+        let proof = TlogProof {
+            extra: None,
+            index: 1,
+            hashes,
+            checkpoint: note::sign(&body, &log.name, log.signing_key()).unwrap(),
+        };
+        (records[1].clone(), proof.to_text())
+    }
+
+    #[test]
+    fn a_proof_under_a_retired_log_key_still_verifies() {
+        let (old, new) = (named("log", 2), named("log", 3));
+        let keys = KeySet::parse(
+            &serde_json::json!({"keys": [
+                published(&named("pledge", 1), "pledge", None),
+                published(&old, "log", Some("2026-06-01T00:00:00Z")),
+                published(&new, "log", None),
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+        let (record, proof) = logged(&old);
+        assert_eq!(check_proof(proof.as_bytes(), &keys, &record), Ok(3));
+        let (record, proof) = logged(&new);
+        assert_eq!(check_proof(proof.as_bytes(), &keys, &record), Ok(3));
+    }
+
+    #[test]
+    fn a_proof_fails_with_a_reason_in_indonesian() {
+        let log = named("log", 2);
+        let keys =
+            KeySet::parse(&serde_json::json!({"keys": [published(&log, "log", None)]}).to_string())
+                .unwrap();
+        let (record, proof) = logged(&log);
+        let reason = |text: &[u8], record: &Record| check_proof(text, &keys, record).unwrap_err().0;
+        // Signed by a key the user does not trust.
+        let (_, foreign) = logged(&named("log", 9));
+        assert!(reason(foreign.as_bytes(), &record).contains("tidak ditandatangani kunci log"));
+        assert!(reason(b"\xff\xfe", &record).contains("bukan teks UTF-8"));
+        assert!(reason(b"c2sp.org/tlog-proof@v1\n", &record).contains("c2sp.org/tlog-proof"));
+        // Another record at the same index: inclusion fails.
+        let mut other = record.clone();
+        other.body.name = RecordBody::new_name("Orang Lain");
+        assert!(reason(proof.as_bytes(), &other).contains("bukti inklusi gagal"));
+        let mut moved = record.clone();
+        moved.body.log_index = 2;
+        assert!(reason(proof.as_bytes(), &moved).contains("bukti untuk indeks 1"));
+    }
+}
