@@ -130,6 +130,23 @@ async fn the_three_endpoints_serve_one_proof_into_the_newest_checkpoint() {
         .await;
     assert_eq!(by_hr.status, StatusCode::OK, "{}", by_hr.text());
     assert_eq!(by_hr.text(), text);
+    // HR's copy of the PDF carries the same bundle.
+    let hr_pdf = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/pledges/{pledge_id}/pdf"),
+            &hr,
+            None,
+        )
+        .await;
+    assert_eq!(hr_pdf.status, StatusCode::OK);
+    let attached = ikrar::render::pdf::extract_attachment(
+        &hr_pdf.body,
+        &format!("ikrar-{index}.tlog-proof"),
+        1 << 16,
+    )
+    .expect("readable");
+    assert_eq!(attached.as_deref(), Some(text.as_bytes()));
     let anonymous = app.get(&format!("/api/v1/pledges/{pledge_id}/proof")).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 
