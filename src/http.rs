@@ -16,7 +16,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use api::{hr, log, lookup, meta, sign, verify};
+use api::{hr, log, lookup, meta, proof, sign, verify};
 use pages::{admin, ceremony, dashboard, signing};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -56,9 +56,11 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)),
         )
         .route("/s/{token}/pdf", get(signing::pdf))
+        .route("/s/{token}/proof", get(signing::proof))
         .route("/s/{token}/lapor", post(signing::report))
         .route("/static/sign.js", get(meta::script))
         .route("/api/v1/verify/{record}", get(verify::verify_json))
+        .route("/api/v1/proof/{record}", get(proof::by_record))
         .route("/v/{record}", get(pages::verify::verify_page))
         .route("/V/{record}", get(pages::verify::verify_page))
         .route("/api/v1/lookup", get(lookup::lookup))
@@ -91,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/pledges/{id}", get(hr::get_pledge))
         .route("/api/v1/pledges/{id}/annul", post(hr::annul_pledge))
         .route("/api/v1/pledges/{id}/pdf", get(hr::pledge_pdf))
+        .route("/api/v1/pledges/{id}/proof", get(proof::by_pledge))
         .route(
             "/admin/login",
             get(pages::login::login_page).post(pages::login::login),

@@ -13,6 +13,7 @@ pub mod invitation;
 pub mod live;
 pub mod offline;
 pub mod pledge;
+pub mod proof;
 pub mod roster;
 pub mod sequencer;
 pub mod verification;

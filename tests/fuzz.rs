@@ -20,7 +20,9 @@ use ikrar::domain::template::builtin;
 use ikrar::render::pdf::{self, Receipt};
 use ikrar::service::offline::{self, KeySet};
 use ikrar::tlog::keys::NamedKey;
+use ikrar::tlog::merkle::root_from_inclusion_proof;
 use ikrar::tlog::note::{self, Checkpoint, Verifier};
+use ikrar::tlog::proof::TlogProof;
 use ikrar::tlog::record::{Format, Record, RecordBody, short_hash};
 
 const STATEMENT: &str = "ikrar-statement/v1\ninstansi: Pemerintah Kota Surakarta\n\
@@ -67,6 +69,37 @@ fn genuine_note() -> (String, String) {
     let key = log_key();
     let signed = note::sign(&text, &key.name, key.signing_key()).expect("signs");
     (text, signed)
+}
+
+/// A genuine tlog-proof of the genuine record: arbitrary sibling hashes, and the root they
+/// lead to signed by the log key as the checkpoint of a tree of 2,000,000 entries.
+fn genuine_proof() -> (TlogProof, Checkpoint) {
+    let record = genuine_record();
+    let index = record.body.log_index;
+    let size = 2_000_000;
+    let leaf = record.leaf_hash();
+    let (hashes, root) = (0u8..64)
+        .find_map(|n| {
+            let hashes: Vec<[u8; 32]> = (0..n).map(|i| [i.wrapping_mul(37); 32]).collect();
+            root_from_inclusion_proof(&leaf, index, size, &hashes)
+                .ok()
+                .map(|root| (hashes, root))
+        })
+        .expect("some proof length fits");
+    let checkpoint = Checkpoint {
+        origin: log_key().name.clone(),
+        size,
+        root,
+    };
+    let key = log_key();
+    let signed = note::sign(&checkpoint.to_text(), &key.name, key.signing_key()).expect("signs");
+    let proof = TlogProof {
+        extra: None,
+        index,
+        hashes,
+        checkpoint: signed,
+    };
+    (proof, checkpoint)
 }
 
 fn key_set() -> KeySet {
@@ -244,6 +277,42 @@ proptest! {
     }
 
     #[test]
+    fn tlog_proof_parse_round_trips_what_it_accepts(input in bytes(600), edits in edits()) {
+        let (genuine, _) = genuine_proof();
+        for candidate in [input, mutate(genuine.to_text().as_bytes(), &edits)] {
+            let text = String::from_utf8_lossy(&candidate);
+            if let Ok(p) = TlogProof::parse(&text) {
+                prop_assert_eq!(p.to_text(), text.as_ref());
+                prop_assert_eq!(TlogProof::parse(&p.to_text()).ok(), Some(p));
+            }
+        }
+    }
+
+    #[test]
+    fn a_mutated_tlog_proof_verifies_only_what_was_proved(edits in edits()) {
+        let (genuine, checkpoint) = genuine_proof();
+        let record = genuine_record();
+        let origin = log_key().name.clone();
+        let log = [log_key().verifier()];
+        prop_assert_eq!(
+            genuine.verify(&record.to_bytes(), &origin, &log).ok(),
+            Some(checkpoint.clone())
+        );
+        let mutated = mutate(genuine.to_text().as_bytes(), &edits);
+        if let Ok(p) = TlogProof::parse(&String::from_utf8_lossy(&mutated))
+            && let Ok(cp) = p.verify(&record.to_bytes(), &origin, &log)
+        {
+            prop_assert_eq!(&cp, &checkpoint);
+            prop_assert_eq!(p.index, genuine.index);
+            prop_assert_eq!(p.hashes, genuine.hashes);
+        }
+        let keys = key_set();
+        if let Ok(size) = offline::check_proof(&mutated, &keys, &record) {
+            prop_assert_eq!(size, checkpoint.size);
+        }
+    }
+
+    #[test]
     fn key_set_parsing_never_panics(input in bytes(400)) {
         if let Ok(keys) = KeySet::parse(&String::from_utf8_lossy(&input)) {
             let _ = keys.log_verifier();
@@ -259,6 +328,7 @@ fn genuine_pdf() -> Vec<u8> {
     let template = builtin()[0].render("Pemerintah Kota Surakarta");
     let qr_text = url.qr_text(&b32);
     let verify_url = url.verify_link(&b32);
+    let proof = genuine_proof().0.to_text();
     pdf::render(&Receipt {
         instansi_name: "Pemerintah Kota Surakarta",
         template: &template,
@@ -277,6 +347,7 @@ fn genuine_pdf() -> Vec<u8> {
         record_base32: &b32,
         statement: STATEMENT,
         verify_url: &verify_url,
+        tlog_proof: Some(&proof),
     })
     .expect("renders")
 }
@@ -289,12 +360,15 @@ proptest! {
     fn a_mutated_receipt_pdf_never_panics_the_verifier(edits in edits()) {
         let genuine = genuine_pdf();
         let keys = key_set();
-        prop_assert!(offline::verify_pdf(&genuine, &keys).is_ok());
+        let size = genuine_proof().1.size;
+        prop_assert_eq!(offline::verify_pdf(&genuine, &keys).ok().and_then(|v| v.included_in), Some(size));
         let mutated = mutate(&genuine, &edits);
         if let Ok(v) = offline::verify_pdf(&mutated, &keys) {
-            // Whatever still verifies says exactly what was signed.
+            // Whatever still verifies says exactly what was signed, and at most that the
+            // record is in the genuine checkpoint.
             prop_assert_eq!(v.record, genuine_record());
             prop_assert_eq!(v.statement.map(|s| s.to_text()), Some(STATEMENT.to_string()));
+            prop_assert!(v.included_in.is_none() || v.included_in == Some(size));
         }
     }
 }

@@ -65,7 +65,8 @@ pub enum Command {
         /// The QR text (https://HOST/V/…) or a receipt PDF file
         input: String,
         /// The JSON of /api/v1/keys saved to a file, or the server's URL (then the log
-        /// inclusion proof is checked too)
+        /// inclusion proof is checked online too). A PDF's attached tlog-proof is always
+        /// checked offline against the log key
         #[arg(long)]
         keys: String,
     },

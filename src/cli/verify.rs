@@ -1,5 +1,5 @@
 //! `ikrar verify`: checks a QR text or a receipt PDF against the keys it is given, offline
-//! or against a server's keys and log.
+//! or against a server's keys and log. A PDF's attached tlog-proof is checked offline.
 
 use std::path::Path;
 
@@ -34,6 +34,15 @@ pub(super) async fn verify(input: &str, keys_arg: &str) -> Result<()> {
             "SAH: {} · log indeks {} · ditandatangani kunci {}",
             verified.record.body.name, verified.record.body.log_index, verified.key_name
         );
+        match verified.included_in {
+            Some(size) => line.push_str(&format!(
+                " · tercatat di log menurut bukti di PDF (checkpoint {size}, diperiksa luring)"
+            )),
+            None if path.is_file() && !online => {
+                line.push_str(" · inklusi di log tidak diperiksa: PDF ini tidak memuat bukti log")
+            }
+            None => {}
+        }
         if online {
             let size = v::check_log(&client, keys_arg, &keys, &verified.record).await?;
             line.push_str(&format!(" · tercatat di log (checkpoint {size})"));

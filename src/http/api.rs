@@ -4,5 +4,6 @@ pub mod hr;
 pub mod log;
 pub mod lookup;
 pub mod meta;
+pub mod proof;
 pub mod sign;
 pub mod verify;

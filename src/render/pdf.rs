@@ -81,6 +81,8 @@ pub struct Receipt<'a> {
     /// Carried inside the PDF for offline checking, byte-exact.
     pub statement: &'a str,
     pub verify_url: &'a str,
+    /// The entry's c2sp.org/tlog-proof, attached as `ikrar-<log_index>.tlog-proof`.
+    pub tlog_proof: Option<&'a str>,
 }
 
 /// The name and NIP as printed in the receipt's identity table.
@@ -804,6 +806,12 @@ fn draw_mark(page: &mut Page, mark: &Mark, x: f32, y: f32, w: f32, h: f32) {
 // Serialisation and reading back
 
 fn save(r: &Receipt, ops: Vec<Op>) -> Result<Vec<u8>, PdfError> {
+    let proof_name = proof_file_name(r.log_index);
+    let attachments: Vec<(&str, &[u8])> = r
+        .tlog_proof
+        .map(|proof| (proof_name.as_str(), proof.as_bytes()))
+        .into_iter()
+        .collect();
     save_pages(
         &r.template.title,
         vec![ops],
@@ -819,14 +827,22 @@ fn save(r: &Receipt, ops: Vec<Op>) -> Result<Vec<u8>, PdfError> {
             ),
             (INFO_STATEMENT, text_string(r.statement)),
         ],
+        &attachments,
     )
 }
 
-/// Writes A4 pages, uncompressed, with `title` and `info` in the information dictionary.
+/// The attachment name of an entry's proof bundle (SPEC 3.6).
+pub fn proof_file_name(log_index: u64) -> String {
+    format!("ikrar-{log_index}.tlog-proof")
+}
+
+/// Writes A4 pages, uncompressed, with `title` and `info` in the information dictionary
+/// and `attachments` (name, bytes) as embedded files in the catalog's name tree.
 fn save_pages(
     title: &str,
     pages: Vec<Vec<Op>>,
     info: Vec<(&str, Object)>,
+    attachments: &[(&str, &[u8])],
 ) -> Result<Vec<u8>, PdfError> {
     let mut doc = PdfDocument::new(title);
     doc.pages = pages
@@ -850,11 +866,110 @@ fn save_pages(
     entries.push(("Producer", text_string("ikrar")));
     let info_id = lo.add_object(Dictionary::from_iter(entries));
     lo.trailer.set("Info", Object::Reference(info_id));
+    if !attachments.is_empty() {
+        attach(&mut lo, attachments)?;
+    }
 
     let mut out = Vec::with_capacity(16 * 1024);
     lo.save_to(&mut out)
         .map_err(|e| PdfError::Write(e.to_string()))?;
     Ok(out)
+}
+
+/// Embeds files as PDF 1.7 §7.11.4 describes: an `EmbeddedFile` stream per file, a file
+/// specification naming it, and the catalog's `/Names /EmbeddedFiles` name tree (one leaf
+/// node, names in order) plus `/AF`, so PDF readers list them as attachments.
+fn attach(lo: &mut lopdf::Document, files: &[(&str, &[u8])]) -> Result<(), PdfError> {
+    let mut sorted = files.to_vec();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut names = Vec::with_capacity(2 * sorted.len());
+    let mut specs = Vec::with_capacity(sorted.len());
+    for (name, bytes) in sorted {
+        let mut params = Dictionary::new();
+        params.set("Size", bytes.len() as i64);
+        let mut dict = Dictionary::new();
+        dict.set("Type", Object::Name(b"EmbeddedFile".to_vec()));
+        dict.set("Subtype", Object::Name(b"text/plain".to_vec()));
+        dict.set("Params", params);
+        let stream = lopdf::Stream::new(dict, bytes.to_vec()).with_compression(false);
+        let stream_id = lo.add_object(stream);
+        let mut ef = Dictionary::new();
+        ef.set("F", Object::Reference(stream_id));
+        let mut spec = Dictionary::new();
+        spec.set("Type", Object::Name(b"Filespec".to_vec()));
+        // Our names are ASCII, which PDFDocEncoding shares: both keys hold the same bytes.
+        let file_name = Object::String(name.as_bytes().to_vec(), StringFormat::Literal);
+        spec.set("F", file_name.clone());
+        spec.set("UF", file_name);
+        spec.set("EF", ef);
+        spec.set("AFRelationship", Object::Name(b"Supplement".to_vec()));
+        let spec_id = lo.add_object(spec);
+        names.push(Object::String(
+            name.as_bytes().to_vec(),
+            StringFormat::Literal,
+        ));
+        names.push(Object::Reference(spec_id));
+        specs.push(Object::Reference(spec_id));
+    }
+    let mut tree = Dictionary::new();
+    tree.set("Names", names);
+    let mut name_dict = Dictionary::new();
+    name_dict.set("EmbeddedFiles", tree);
+    let catalog = lo
+        .catalog_mut()
+        .map_err(|e| PdfError::Write(format!("no catalog: {e}")))?;
+    catalog.set("Names", name_dict);
+    catalog.set("AF", specs);
+    Ok(())
+}
+
+/// Reads back an attachment [`render`] embedded (by its name in the catalog's
+/// `/EmbeddedFiles` name tree, a single leaf node as [`attach`] writes it). `None` if the
+/// PDF has no such file; an attachment larger than `limit` bytes is refused unread.
+pub fn extract_attachment(
+    pdf: &[u8],
+    name: &str,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, PdfError> {
+    let doc = load(pdf)?;
+    // A dictionary entry, following a reference if it is one.
+    let entry = |dict: &Dictionary, key: &[u8]| -> Option<Object> {
+        let value = dict.get(key).ok()?;
+        doc.dereference(value).ok().map(|(_, o)| o.clone())
+    };
+    let names = doc
+        .catalog()
+        .ok()
+        .and_then(|catalog| entry(catalog, b"Names"))
+        .and_then(|o| entry(o.as_dict().ok()?, b"EmbeddedFiles"))
+        .and_then(|o| entry(o.as_dict().ok()?, b"Names"));
+    let Some(Object::Array(names)) = names else {
+        return Ok(None);
+    };
+    let malformed = || PdfError::Malformed("attachment");
+    for pair in names.chunks(2) {
+        let [key, spec] = pair else {
+            return Err(malformed());
+        };
+        if key.as_str().ok() != Some(name.as_bytes()) {
+            continue;
+        }
+        let spec = doc
+            .dereference(spec)
+            .ok()
+            .and_then(|(_, o)| o.as_dict().ok())
+            .ok_or_else(malformed)?;
+        let stream_id = entry(spec, b"EF")
+            .and_then(|ef| ef.as_dict().ok()?.get(b"F").ok()?.as_reference().ok())
+            .ok_or_else(malformed)?;
+        let bytes = doc
+            .get_object(stream_id)
+            .and_then(Object::as_stream)
+            .and_then(|stream| stream.get_plain_content_with_limit(limit))
+            .map_err(|_| malformed())?;
+        return Ok(Some(bytes));
+    }
+    Ok(None)
 }
 
 /// A PDF text string in UTF-16BE with its byte-order mark, written in hex so that every

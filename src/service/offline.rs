@@ -1,6 +1,8 @@
 //! Offline verification (`ikrar verify`): a QR text or a receipt PDF checked against keys the
 //! user trusts — a key file (the JSON of `/api/v1/keys`) or the keys of a URL the user names.
-//! Never the keys of the host inside a QR. Pure except for [`fetch_keys`] and [`check_log`].
+//! Never the keys of the host inside a QR. A receipt PDF's attached tlog-proof is checked
+//! offline too: the checkpoint under a trusted log key, and the record's inclusion. Pure
+//! except for [`fetch_keys`] and [`check_log`].
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -10,7 +12,8 @@ use serde::Deserialize;
 use crate::domain::statement::Statement;
 use crate::tlog::keys::KeyWindow;
 use crate::tlog::merkle::{hash_from_slice, leaf_hash, verify_inclusion};
-use crate::tlog::note::{Checkpoint, Verifier};
+use crate::tlog::note::{Checkpoint, NoteError, Verifier};
+use crate::tlog::proof::{MAX_PROOF_BYTES, ProofError, TlogProof};
 use crate::tlog::record::{Format, Record};
 
 /// Why a record is not valid; one line, Indonesian, for people.
@@ -90,6 +93,24 @@ impl KeySet {
             .ok_or_else(|| invalid("tidak ada kunci log"))?;
         Verifier::from_vkey(&key.vkey).map_err(|e| invalid(format!("kunci log tidak sah: {e}")))
     }
+
+    /// Every log key, retired ones included: a PDF rendered before a rotation carries a
+    /// checkpoint the previous log key signed.
+    pub fn log_verifiers(&self) -> Result<Vec<Verifier>, Invalid> {
+        let verifiers = self
+            .keys
+            .iter()
+            .filter(|k| k.purpose == "log")
+            .map(|k| {
+                Verifier::from_vkey(&k.vkey)
+                    .map_err(|e| invalid(format!("kunci log tidak sah: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if verifiers.is_empty() {
+            return Err(invalid("tidak ada kunci log"));
+        }
+        Ok(verifiers)
+    }
 }
 
 /// A record that passed: which key signed it and what it says.
@@ -98,6 +119,9 @@ pub struct Verified {
     pub record: Record,
     pub key_name: String,
     pub statement: Option<Statement>,
+    /// The size of the checkpoint a PDF's attached tlog-proof proved the record into;
+    /// `None` when there was no proof to check (a QR text, an older PDF).
+    pub included_in: Option<u64>,
 }
 
 /// Splits `<SCHEME>://<HOST>/V/<BASE32>` (either case) into HOST (lowercase) and the record.
@@ -140,6 +164,7 @@ pub fn verify_record(bytes: &[u8], keys: &KeySet, host: Option<&str>) -> Result<
         record,
         key_name: key.name.clone(),
         statement: None,
+        included_in: None,
     })
 }
 
@@ -182,7 +207,49 @@ pub fn verify_pdf(pdf: &[u8], keys: &KeySet) -> Result<Verified, Invalid> {
         )));
     }
     verified.statement = Some(statement);
+    let name = crate::render::pdf::proof_file_name(verified.record.body.log_index);
+    let attached = crate::render::pdf::extract_attachment(pdf, &name, MAX_PROOF_BYTES)
+        .map_err(|_| invalid(format!("bukti log {name} di PDF tidak dapat dibaca")))?;
+    if let Some(bytes) = attached {
+        verified.included_in = Some(check_proof(&bytes, keys, &verified.record)?);
+    }
     Ok(verified)
+}
+
+/// Checks a tlog-proof (c2sp.org/tlog-proof) of `record` offline: the checkpoint carries a
+/// valid signature by one of the trusted log keys, names this log, and the record is at its
+/// index in that tree. Returns the checkpoint's size.
+pub fn check_proof(text: &[u8], keys: &KeySet, record: &Record) -> Result<u64, Invalid> {
+    let bad = |why: &str| invalid(format!("bukti log tidak sah: {why}"));
+    let text = std::str::from_utf8(text).map_err(|_| bad("bukan teks UTF-8"))?;
+    let proof =
+        TlogProof::parse(text).map_err(|_| bad("bukan berkas c2sp.org/tlog-proof yang utuh"))?;
+    let index = record.body.log_index;
+    if proof.index != index {
+        return Err(bad(&format!(
+            "bukti untuk indeks {}, padahal rekaman berindeks {index}",
+            proof.index
+        )));
+    }
+    let origin = keys.log_verifier()?.name;
+    let checkpoint = proof
+        .verify(&record.to_bytes(), &origin, &keys.log_verifiers()?)
+        .map_err(|e| match e {
+            ProofError::Note(NoteError::BadSignature(_) | NoteError::NoTrustedSignature) => {
+                bad("checkpoint tidak ditandatangani kunci log yang dipercaya (bukti telah diubah)")
+            }
+            ProofError::Note(_) | ProofError::Malformed(_) => bad("checkpoint rusak"),
+            ProofError::Origin { found, .. } => {
+                bad(&format!("checkpoint berasal dari log lain ({found})"))
+            }
+            ProofError::OutOfRange { size, .. } => bad(&format!(
+                "checkpoint (ukuran {size}) tidak mencakup indeks {index}"
+            )),
+            ProofError::Inclusion(_) => {
+                bad("rekaman tidak tercatat di log menurut bukti ini (bukti inklusi gagal)")
+            }
+        })?;
+    Ok(checkpoint.size)
 }
 
 /// Fetches the keys a user named by URL (`https://host` → `https://host/api/v1/keys`).
@@ -256,4 +323,118 @@ pub async fn check_log(
     )
     .map_err(|_| invalid("rekaman tidak tercatat di log transparansi (bukti inklusi gagal)"))?;
     Ok(cp.size)
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test should stop at the first unexpected result"
+)]
+mod tests {
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+    use crate::tlog::keys::NamedKey;
+    use crate::tlog::merkle::{Frontier, ProofPlan};
+    use crate::tlog::note;
+    use crate::tlog::record::RecordBody;
+
+    const HOST: &str = "ikrar.example";
+
+    fn named(name: &str, seed: u8) -> NamedKey {
+        NamedKey::new(
+            &format!("{HOST}/{name}"),
+            SigningKey::from_bytes(&[seed; 32]),
+        )
+    }
+
+    fn published(key: &NamedKey, purpose: &str, not_after: Option<&str>) -> serde_json::Value {
+        serde_json::json!({
+            "name": key.name, "key_id": hex::encode(key.key_id), "purpose": purpose,
+            "public_key": B64.encode(key.public_bytes()), "vkey": key.vkey(),
+            "not_before": "2026-01-01T00:00:00Z", "not_after": not_after,
+        })
+    }
+
+    /// Three records in a log; the proof of the second, its checkpoint signed by `log`.
+    fn logged(log: &NamedKey) -> (Record, String) {
+        let pledge = named("pledge", 1);
+        let records: Vec<Record> = (0..3)
+            .map(|i| {
+                RecordBody {
+                    format: Format::Pledge,
+                    key_id: pledge.key_id,
+                    log_index: i,
+                    sequenced_at: 1_795_400_000 + i,
+                    nip: 198_503_302_010_011_001,
+                    template_no: 1,
+                    statement_hash: [i as u8; 16],
+                    name: RecordBody::new_name("Budi"),
+                }
+                .sign(&pledge)
+            })
+            .collect();
+        let mut frontier = Frontier::empty();
+        let mut nodes = std::collections::HashMap::new();
+        for r in &records {
+            nodes.extend(frontier.push(r.leaf_hash()));
+        }
+        let hashes = ProofPlan::inclusion(1, 3)
+            .unwrap()
+            .assemble(|id| nodes.get(&id).copied())
+            .unwrap();
+        let body = Checkpoint {
+            origin: format!("{HOST}/log"),
+            size: 3,
+            root: frontier.root(),
+        }
+        .to_text();
+        let proof = TlogProof {
+            extra: None,
+            index: 1,
+            hashes,
+            checkpoint: note::sign(&body, &log.name, log.signing_key()).unwrap(),
+        };
+        (records[1].clone(), proof.to_text())
+    }
+
+    #[test]
+    fn a_proof_under_a_retired_log_key_still_verifies() {
+        let (old, new) = (named("log", 2), named("log", 3));
+        let keys = KeySet::parse(
+            &serde_json::json!({"keys": [
+                published(&named("pledge", 1), "pledge", None),
+                published(&old, "log", Some("2026-06-01T00:00:00Z")),
+                published(&new, "log", None),
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+        let (record, proof) = logged(&old);
+        assert_eq!(check_proof(proof.as_bytes(), &keys, &record), Ok(3));
+        let (record, proof) = logged(&new);
+        assert_eq!(check_proof(proof.as_bytes(), &keys, &record), Ok(3));
+    }
+
+    #[test]
+    fn a_proof_fails_with_a_reason_in_indonesian() {
+        let log = named("log", 2);
+        let keys =
+            KeySet::parse(&serde_json::json!({"keys": [published(&log, "log", None)]}).to_string())
+                .unwrap();
+        let (record, proof) = logged(&log);
+        let reason = |text: &[u8], record: &Record| check_proof(text, &keys, record).unwrap_err().0;
+        // Signed by a key the user does not trust.
+        let (_, foreign) = logged(&named("log", 9));
+        assert!(reason(foreign.as_bytes(), &record).contains("tidak ditandatangani kunci log"));
+        assert!(reason(b"\xff\xfe", &record).contains("bukan teks UTF-8"));
+        assert!(reason(b"c2sp.org/tlog-proof@v1\n", &record).contains("c2sp.org/tlog-proof"));
+        // Another record at the same index: inclusion fails.
+        let mut other = record.clone();
+        other.body.name = RecordBody::new_name("Orang Lain");
+        assert!(reason(proof.as_bytes(), &other).contains("bukti inklusi gagal"));
+        let mut moved = record.clone();
+        moved.body.log_index = 2;
+        assert!(reason(proof.as_bytes(), &moved).contains("bukti untuk indeks 1"));
+    }
 }

@@ -14,11 +14,13 @@ use crate::domain::{text, token};
 use crate::render::pdf::{self, Receipt};
 use crate::service::audit::{self, now};
 use crate::service::error::{RefusalKind, ServiceError, ServiceResult, blocking};
+use crate::service::proof;
 use crate::service::sequencer::{
     self, AnnulRequest, Annulled, Health, Keys, RollbackGuard, Sequencer, SequencerError, SignJob,
     Signed,
 };
 use crate::store::{AuditEvent, PledgeReceipt, PledgeView, SignContext, Store, StoreError};
+use crate::tlog::proof::TlogProof;
 use crate::tlog::record::{ANNUL_CATEGORIES, Record};
 
 /// A receipt stays visible this long after its campaign closes (SPEC 2).
@@ -179,12 +181,16 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> ServiceError {
 
 /// Renders a stored pledge's receipt PDF, off the async threads, never stored. Name,
 /// position and unit come from the signed statement (the snapshot at signing), never from
-/// today's roster.
+/// today's roster. It carries the pledge's tlog-proof into the newest checkpoint (SPEC 3.6).
 pub async fn receipt_pdf(
+    store: &dyn Store,
     url: &PublicUrl,
     ctx: &SignContext,
     receipt: &PledgeReceipt,
 ) -> ServiceResult<Vec<u8>> {
+    let tlog_proof = proof::for_index(store, receipt.log_index as u64)
+        .await?
+        .to_text();
     let statement =
         Statement::parse(&receipt.statement).map_err(|e| corrupt("statement", e.message))?;
     let template = template_of(ctx)?;
@@ -232,6 +238,7 @@ pub async fn receipt_pdf(
             record_base32: &b32,
             statement: &raw_statement,
             verify_url: &verify_url,
+            tlog_proof: Some(&tlog_proof),
         })
     })
     .await?
@@ -314,7 +321,7 @@ pub async fn pdf_for_hr(
         .receipt_for_invitation(invitation_id)
         .await?
         .ok_or_else(ServiceError::unknown)?;
-    let bytes = receipt_pdf(url, &ctx, &receipt).await?;
+    let bytes = receipt_pdf(store, url, &ctx, &receipt).await?;
     audit::record(
         store,
         Some(p.instansi_id),
@@ -324,6 +331,26 @@ pub async fn pdf_for_hr(
     )
     .await?;
     Ok((p.log_index, bytes))
+}
+
+/// The signer's tlog-proof (`/s/{token}/proof`), while the receipt is shown.
+pub async fn proof_for_signer(store: &dyn Store, raw_token: &str) -> ServiceResult<TlogProof> {
+    let ctx = invitation(store, raw_token).await?;
+    let receipt = receipt(store, &ctx)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("pledge_missing", "Ikrar belum ditandatangani."))?;
+    proof::for_index(store, receipt.log_index as u64).await
+}
+
+/// A pledge's tlog-proof for HR of its instansi; another instansi's answers 404. Not
+/// audited: it holds hashes and the public checkpoint, nothing about the person.
+pub async fn proof_for_hr(
+    store: &dyn Store,
+    instansi_id: i64,
+    id: i64,
+) -> ServiceResult<TlogProof> {
+    let p = view(store, instansi_id, id).await?;
+    proof::for_index(store, p.log_index as u64).await
 }
 
 /// Annuls a pledge once (SPEC 2): the annulment is itself a log entry, and the employee can

@@ -127,6 +127,11 @@ async fn hr_of_one_instansi_gets_404_for_everything_of_another() {
             None,
         ),
         (
+            Method::GET,
+            format!("/api/v1/pledges/{pledge_id}/proof"),
+            None,
+        ),
+        (
             Method::POST,
             format!("/api/v1/pledges/{pledge_id}/annul"),
             Some(json!({"category": "ganda", "reason": "x"})),

@@ -12,6 +12,7 @@ mod hr_reports;
 mod layout;
 mod log_integrity;
 mod merkle_vectors;
+mod proof;
 mod recovery;
 mod roster_limits;
 mod screens;

@@ -129,6 +129,7 @@ async fn verify_checks_qr_texts_and_pdfs_against_trusted_keys_only() {
             record_base32: &record,
             statement,
             verify_url: "https://x",
+            tlog_proof: None,
         })
         .expect("render")
     };

@@ -1,5 +1,6 @@
 //! The signer's pages: `/s/{token}` shows the pledge and the form, then — whenever the link is
-//! opened again — the receipt (QR, PDF, verification link); `/s/{token}/pdf` the receipt PDF;
+//! opened again — the receipt (QR, PDF, verification link); `/s/{token}/pdf` the receipt PDF
+//! and `/s/{token}/proof` its tlog-proof;
 //! `/s/{token}/lapor` reports a wrong roster entry to HR instead of signing. Works without
 //! JavaScript (typed name only); the script only adds the signature pad.
 
@@ -215,7 +216,8 @@ async fn pdf_inner(state: &AppState, token: &str) -> AppResult<Response> {
     let receipt = pledge::receipt(state.store.as_ref(), &ctx)
         .await?
         .ok_or_else(|| AppError::not_found("pledge_missing", "Ikrar belum ditandatangani."))?;
-    let bytes = pledge::receipt_pdf(&state.public_url, &ctx, &receipt).await?;
+    let bytes =
+        pledge::receipt_pdf(state.store.as_ref(), &state.public_url, &ctx, &receipt).await?;
     let filename = format!("ikrar-{}.pdf", receipt.log_index);
     Ok((
         [
@@ -228,6 +230,16 @@ async fn pdf_inner(state: &AppState, token: &str) -> AppResult<Response> {
         bytes,
     )
         .into_response())
+}
+
+/// The signer's tlog-proof (SPEC 3.5), the same bundle the PDF carries, as a file.
+pub async fn proof(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Response {
+    private(
+        match pledge::proof_for_signer(state.store.as_ref(), &token).await {
+            Ok(p) => crate::http::api::proof::response(&p),
+            Err(e) => page_error(e.into()),
+        },
+    )
 }
 
 #[derive(Debug, Deserialize)]

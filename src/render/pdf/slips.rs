@@ -73,6 +73,7 @@ pub fn render(
         &format!("Kode QR penandatanganan \u{2014} {campaign_title}"),
         pages,
         vec![("Subject", text_string(instansi_name))],
+        &[],
     )
 }
 

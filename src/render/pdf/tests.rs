@@ -23,6 +23,22 @@ pub(crate) struct Fixture {
     pub qr_text: String,
     pub verify_url: String,
     pub mark: Option<Mark>,
+    pub tlog_proof: Option<String>,
+}
+
+/// A proof bundle of the size a large log gives: 24 hashes and a checkpoint with the log's
+/// signature and three cosignatures (the contents do not matter to the PDF).
+pub(crate) fn sample_proof(log_index: u64) -> String {
+    let hash = "gSKyXoYZUgZ6jduWYrkDOARinOMGJveXjgMkBTcdPlQ=\n".repeat(24);
+    let signature = "hI2DJwYW1lLXYxLjIuMS1kYXJ3aW4tYXJtNjQudGFyLmd6a2V5IGlzIHRoaXMgb25lIHdpdGggNjQgYnl0ZXMgb2Y=";
+    format!(
+        "c2sp.org/tlog-proof@v1\nindex {log_index}\n{hash}\nikrar.surakarta.go.id/log\n16777216\n\
+         sFodV/vSp5O8n9a8QpW6PRY97tfOSW5bsc2Xl/EQi08=\n\n\
+         \u{2014} ikrar.surakarta.go.id/log {signature}\n\
+         \u{2014} bawaslu.go.id/saksi AAAAAAAAAAAA{signature}\n\
+         \u{2014} ombudsman.go.id/saksi AAAAAAAAAAAA{signature}\n\
+         \u{2014} pers.example/saksi AAAAAAAAAAAA{signature}\n"
+    )
 }
 
 impl Fixture {
@@ -57,6 +73,7 @@ impl Fixture {
             verify_url: url.verify_link(&b32),
             record_base32: b32,
             mark: None,
+            tlog_proof: Some(sample_proof(42)),
         }
     }
 
@@ -79,6 +96,7 @@ impl Fixture {
             record_base32: &self.record_base32,
             statement: &self.statement,
             verify_url: &self.verify_url,
+            tlog_proof: self.tlog_proof.as_deref(),
         }
     }
 }
@@ -236,6 +254,59 @@ fn extract_reports_absence_and_garbage() {
     assert_eq!(extract(&other).unwrap(), None);
     assert_eq!(extract_printed(&other).unwrap(), None);
     assert!(matches!(extract(b"not a pdf"), Err(PdfError::Parse(_))));
+}
+
+#[test]
+fn the_proof_is_an_attachment_that_qpdf_and_pdfdetach_read_exactly() {
+    let f = Fixture::new(0, 42);
+    let pdf = render(&f.receipt()).unwrap();
+    let proof = f.tlog_proof.as_deref().unwrap();
+    let name = proof_file_name(42);
+    assert_eq!(name, "ikrar-42.tlog-proof");
+    assert_eq!(
+        extract_attachment(&pdf, &name, 1 << 16).unwrap().as_deref(),
+        Some(proof.as_bytes())
+    );
+    assert_eq!(
+        extract_attachment(&pdf, "ikrar-43.tlog-proof", 1 << 16).unwrap(),
+        None
+    );
+    // Bigger than the caller's limit: refused, not read.
+    assert!(extract_attachment(&pdf, &name, 100).is_err());
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_pdf(dir.path(), "r.pdf", &pdf);
+    let listed = run("qpdf", "qpdf", &["--list-attachments", &path]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&name));
+    let shown = run(
+        "qpdf",
+        "qpdf",
+        &[&format!("--show-attachment={name}"), &path],
+    );
+    assert_eq!(shown.stdout, proof.as_bytes());
+    let check = run("qpdf", "qpdf", &["--check", &path]);
+    assert!(
+        String::from_utf8_lossy(&check.stdout)
+            .contains("No syntax or stream encoding errors found")
+    );
+    let out = dir.path().join("detached");
+    run(
+        "pdfdetach",
+        "poppler-utils",
+        &["-savefile", &name, "-o", out.to_str().unwrap(), &path],
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), proof.as_bytes());
+    let list = run("pdfdetach", "poppler-utils", &["-list", &path]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("1 embedded files"));
+
+    // Without a proof there is no attachment at all.
+    let mut plain = Fixture::new(0, 42);
+    plain.tlog_proof = None;
+    let pdf = render(&plain.receipt()).unwrap();
+    assert_eq!(extract_attachment(&pdf, &name, 1 << 16).unwrap(), None);
+    let path = write_pdf(dir.path(), "plain.pdf", &pdf);
+    let list = run("pdfdetach", "poppler-utils", &["-list", &path]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("0 embedded files"));
 }
 
 #[test]
