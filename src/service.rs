@@ -15,6 +15,7 @@ pub mod offline;
 pub mod pledge;
 pub mod roster;
 pub mod sequencer;
+pub mod tiles;
 pub mod verification;
 
 pub use error::{ServiceError, ServiceResult};
