@@ -198,6 +198,123 @@ async fn an_independent_reader_rebuilds_the_root_and_authenticates_every_tile() 
     assert!(err.contains("FAIL") && err.contains("root"), "{err}");
 }
 
+/// Appends `n` stand-in entries through the store's append transaction, as the sequencer
+/// does, in batches, each sealed by a checkpoint signed with the log key.
+async fn append_entries(app: &TestApp, n: u64) -> Vec<Vec<u8>> {
+    use ikrar::store::{Append, LogHead};
+    use ikrar::tlog::merkle::{Frontier, leaf_hash};
+    let store = app.store();
+    let mut all = Vec::new();
+    let mut left = n;
+    while left > 0 {
+        let batch = left.min(10_000);
+        left -= batch;
+        let mut tx = store.begin_append().await.expect("begin");
+        let head = tx.lock_head().await.expect("head");
+        let mut frontier = Frontier::from_bytes(head.size, &head.frontier).expect("frontier");
+        let mut append = Append {
+            old_size: head.size,
+            old_root: head.root,
+            entries: Vec::new(),
+            nodes: Vec::new(),
+            head: head.clone(),
+            pledges: Vec::new(),
+            annulments: Vec::new(),
+        };
+        for _ in 0..batch {
+            let index = frontier.size();
+            // Entries of varied lengths, so that a bundle's length prefixes matter.
+            let record =
+                format!("entri {index} {}", "x".repeat((index % 97) as usize)).into_bytes();
+            append.nodes.extend(frontier.push(leaf_hash(&record)));
+            append.entries.push((index, record.clone()));
+            all.push(record);
+        }
+        let checkpoint = ikrar::service::sequencer::sign_checkpoint(
+            &app.state.keys,
+            frontier.size(),
+            frontier.root(),
+        )
+        .expect("sign");
+        append.head = LogHead {
+            size: frontier.size(),
+            root: frontier.root(),
+            frontier: frontier.to_bytes(),
+            last_time: head.last_time,
+            checkpoint,
+        };
+        tx.write(&append).await.expect("write");
+        tx.commit().await.expect("commit");
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reader_rebuilds_a_three_level_tree_of_70000_entries() {
+    let (app, base) = spawn_server().await;
+    let records = append_entries(&app, 70_000).await;
+    let keys: Value = reqwest::get(format!("{base}/api/v1/keys"))
+        .await
+        .expect("keys")
+        .json()
+        .await
+        .expect("json");
+    let token = user_with_token(app.store(), None, "pemantau", "log-auditor", "kata-sandi-1").await;
+    let base2 = base.clone();
+    let vkey = log_vkey(&keys);
+    let summary = tokio::task::spawn_blocking(move || {
+        reader_summary(&read_tiles(&base2, &vkey, Some(&token)))
+    })
+    .await
+    .expect("reader");
+    assert_eq!(summary["size"], 70_000);
+    // tlog-tiles' own example: 273 full level-0 tiles and one of width 112, one full
+    // level-1 tile and one of width 17, and a level-2 tile of width 1.
+    assert_eq!(summary["tiles"], 273 + 1 + 1 + 1 + 1);
+    assert_eq!(summary["entries_checked"], 70_000);
+
+    let level2 = reqwest::get(format!("{base}/log/tile/2/000.p/1"))
+        .await
+        .expect("tile");
+    assert_eq!(level2.status(), 200);
+    assert_eq!(level2.headers()["cache-control"], "public, max-age=60");
+    assert_eq!(level2.bytes().await.expect("body").len(), 32);
+    let http = reqwest::Client::new();
+    let bundle = http
+        .get(format!("{base}/log/tile/entries/272"))
+        .send()
+        .await
+        .expect("bundle");
+    assert_eq!(bundle.status(), 401);
+    let last = records[272 * 256..273 * 256].to_vec();
+    let token = user_with_token(
+        app.store(),
+        None,
+        "pemantau2",
+        "log-auditor",
+        "kata-sandi-2",
+    )
+    .await;
+    let bundle = http
+        .get(format!("{base}/log/tile/entries/272"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("bundle");
+    assert_eq!(
+        bundle.headers()["cache-control"],
+        "private, max-age=31536000, immutable"
+    );
+    let body = bundle.bytes().await.expect("body");
+    let mut rest = &body[..];
+    for record in &last {
+        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+        assert_eq!(&rest[2..2 + len], &record[..]);
+        rest = &rest[2 + len..];
+    }
+    assert!(rest.is_empty());
+}
+
 #[tokio::test]
 async fn tiles_carry_their_caching_headers_and_stop_at_the_tree() {
     let app = TestApp::new().await;
@@ -254,6 +371,8 @@ async fn tiles_carry_their_caching_headers_and_stop_at_the_tree() {
         "/log/tile/00/000",
         "/log/tile/0/000.p/256",
         "/log/tile/0/000.p/0",
+        "/log/tile/0/001%2Ep/4", // one tile, one URL
+        "/log/tile/0/%30%30%30",
     ] {
         let res = app.get(past).await;
         assert_eq!(res.status, 404, "{past}");

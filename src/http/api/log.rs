@@ -3,13 +3,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{Uri, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
 use crate::http::auth::Caller;
 use crate::http::error::AppResult;
-use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::extract::ApiQuery;
 use crate::http::state::AppState;
 use crate::service::tiles::{self, TileBody};
 use crate::service::verification::{self, Inclusion};
@@ -31,11 +31,8 @@ pub async fn checkpoint(State(state): State<AppState>) -> AppResult<impl IntoRes
 }
 
 /// `GET /log/tile/<L>/<N>[.p/<W>]`: a hash tile, from the stored node hashes.
-pub async fn hash_tile(
-    State(state): State<AppState>,
-    ApiPath(path): ApiPath<String>,
-) -> AppResult<impl IntoResponse> {
-    let TileRequest::Hashes(tile) = tiles::parse(&path)? else {
+pub async fn hash_tile(State(state): State<AppState>, uri: Uri) -> AppResult<impl IntoResponse> {
+    let TileRequest::Hashes(tile) = tiles::parse(tile_path(&uri))? else {
         // `/log/tile/entries/…` has its own route; no other path names a bundle.
         return Err(crate::http::auth::not_found());
     };
@@ -50,9 +47,9 @@ pub async fn hash_tile(
 pub async fn entry_bundle(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(path): ApiPath<String>,
+    uri: Uri,
 ) -> AppResult<impl IntoResponse> {
-    let TileRequest::Entries(tile) = tiles::parse(&format!("entries/{path}"))? else {
+    let TileRequest::Entries(tile) = tiles::parse(tile_path(&uri))? else {
         return Err(crate::http::auth::not_found());
     };
     Ok(tile_response(
@@ -60,6 +57,12 @@ pub async fn entry_bundle(
         // Bundles hold every NIP and name: no shared cache may keep them.
         "private",
     ))
+}
+
+/// The path below `/log/tile/` as sent, not percent-decoded: `000%2Ep/1` is not a
+/// canonical spelling of `000.p/1`, so it names no tile.
+fn tile_path(uri: &Uri) -> &str {
+    uri.path().strip_prefix("/log/tile/").unwrap_or_default()
 }
 
 /// Full tiles never change; a partial tile's bytes do not either, but it is replaced by
