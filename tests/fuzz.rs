@@ -22,6 +22,7 @@ use ikrar::service::offline::{self, KeySet};
 use ikrar::tlog::keys::NamedKey;
 use ikrar::tlog::note::{self, Checkpoint, Verifier};
 use ikrar::tlog::record::{Format, Record, RecordBody, short_hash};
+use ikrar::tlog::tiles;
 
 const STATEMENT: &str = "ikrar-statement/v1\ninstansi: Pemerintah Kota Surakarta\n\
 campaign: 17 Ikrar Netralitas ASN \u{2014} HUT Korpri ke-53\n\
@@ -239,6 +240,18 @@ proptest! {
             let text = String::from_utf8_lossy(&input);
             if let Ok(s) = Statement::parse(&text) {
                 prop_assert_eq!(s.to_text(), text.into_owned());
+            }
+        }
+    }
+
+    #[test]
+    fn tile_paths_accept_only_their_canonical_spelling(input in bytes(60), edits in edits()) {
+        let genuine = "entries/x001/x234/067.p/5";
+        let mutated = mutate(genuine.as_bytes(), &edits);
+        for candidate in [input, mutated] {
+            let text = String::from_utf8_lossy(&candidate);
+            if let Ok(req) = tiles::parse_path(&text) {
+                prop_assert_eq!(req.to_string(), format!("tile/{text}"));
             }
         }
     }
