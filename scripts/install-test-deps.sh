@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives, from Debian's packages and PyPI, when it is missing:
 # chromium + chromedriver (browser tests), poppler-utils, qpdf, zbar-tools (PDF and QR checks),
-# openssl (key interoperability), Python's cryptography (independent vector check), and
+# openssl (key interoperability), Python's cryptography (independent vector check) and
+# tlog-scales (an independent tlog-tiles reader), and
 # starts the local PostgreSQL cluster if it is installed but not running.
 set -euo pipefail
 
@@ -21,6 +22,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
+python3 -c 'import tlog_scales' 2>/dev/null || python3 -m pip install -q 'tlog-scales==0.0.3'
 
 if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
   if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then

@@ -67,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/keys", get(meta::keys))
         .route("/api/v1/templates", get(meta::templates))
         .route("/log/checkpoint", get(log::checkpoint))
+        .route("/log/tile/entries/{*path}", get(log::entry_bundle))
+        .route("/log/tile/{*path}", get(log::hash_tile))
         .route("/api/v1/log/inclusion", get(log::inclusion))
         .route("/api/v1/log/consistency", get(log::consistency))
         .route("/static/app.css", get(meta::stylesheet))

@@ -16,6 +16,7 @@ pub mod pledge;
 pub mod proof;
 pub mod roster;
 pub mod sequencer;
+pub mod tiles;
 pub mod verification;
 
 pub use error::{ServiceError, ServiceResult};

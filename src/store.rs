@@ -398,6 +398,11 @@ pub trait Store: Send + Sync {
     async fn log_head(&self) -> Result<LogHead>;
     async fn log_nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>>;
     async fn log_entry(&self, index: u64) -> Result<Option<Vec<u8>>>;
+    /// The stored node hashes of one tree level with indexes in `[start, end)`, in index
+    /// order: one range read of the primary key (a hash tile).
+    async fn log_level_range(&self, level: u8, start: u64, end: u64) -> Result<Vec<Hash>>;
+    /// The records with log indexes in `[start, end)`, in index order (an entry bundle).
+    async fn log_entries_range(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>>;
     async fn checkpoints(&self) -> Result<Vec<(i64, String)>>;
 
     async fn pledge_by_log_index(&self, index: u64) -> Result<Option<PledgeView>>;

@@ -24,6 +24,7 @@ use ikrar::tlog::merkle::root_from_inclusion_proof;
 use ikrar::tlog::note::{self, Checkpoint, Verifier};
 use ikrar::tlog::proof::TlogProof;
 use ikrar::tlog::record::{Format, Record, RecordBody, short_hash};
+use ikrar::tlog::tiles;
 
 const STATEMENT: &str = "ikrar-statement/v1\ninstansi: Pemerintah Kota Surakarta\n\
 campaign: 17 Ikrar Netralitas ASN \u{2014} HUT Korpri ke-53\n\
@@ -284,6 +285,18 @@ proptest! {
             if let Ok(p) = TlogProof::parse(&text) {
                 prop_assert_eq!(p.to_text(), text.as_ref());
                 prop_assert_eq!(TlogProof::parse(&p.to_text()).ok(), Some(p));
+            }
+        }
+    }
+
+    #[test]
+    fn tile_paths_accept_only_their_canonical_spelling(input in bytes(60), edits in edits()) {
+        let genuine = "entries/x001/x234/067.p/5";
+        let mutated = mutate(genuine.as_bytes(), &edits);
+        for candidate in [input, mutated] {
+            let text = String::from_utf8_lossy(&candidate);
+            if let Ok(req) = tiles::parse_path(&text) {
+                prop_assert_eq!(req.to_string(), format!("tile/{text}"));
             }
         }
     }

@@ -613,6 +613,28 @@ where
         )
     }
 
+    async fn log_level_range(&self, level: u8, start: u64, end: u64) -> Result<Vec<Hash>> {
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT hash FROM log_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+        )
+        .bind(i64::from(level))
+        .bind(start as i64)
+        .bind(end as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|h| to_hash(h)).collect()
+    }
+
+    async fn log_entries_range(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT record FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        )
+        .bind(start as i64)
+        .bind(end as i64)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn checkpoints(&self) -> Result<Vec<(i64, String)>> {
         Ok(
             sqlx::query_as("SELECT size, note FROM checkpoints ORDER BY size")

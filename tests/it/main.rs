@@ -18,5 +18,6 @@ mod roster_limits;
 mod screens;
 mod store;
 mod support;
+mod tiles;
 mod vectors;
 mod verify_cli;

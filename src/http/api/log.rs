@@ -1,17 +1,22 @@
-//! The public log (SPEC 3.5): the latest signed checkpoint and RFC 9162 proofs.
+//! The public log (SPEC 3.5): the latest signed checkpoint, c2sp.org/tlog-tiles hash tiles
+//! and entry bundles, and RFC 9162 proofs.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{Uri, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
+use crate::http::auth::Caller;
 use crate::http::error::AppResult;
 use crate::http::extract::ApiQuery;
 use crate::http::state::AppState;
+use crate::service::tiles::{self, TileBody};
 use crate::service::verification::{self, Inclusion};
+use crate::tlog::tiles::TileRequest;
 
 /// The latest checkpoint as a signed note. Before the first append, a signed empty tree.
+/// Mutable, so cached for two seconds at most (tlog-tiles: "a few seconds").
 pub async fn checkpoint(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
     let note = verification::current_checkpoint(state.store.as_ref(), &state.keys)
         .await?
@@ -19,10 +24,62 @@ pub async fn checkpoint(State(state): State<AppState>) -> AppResult<impl IntoRes
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
+            (header::CACHE_CONTROL, "max-age=2"),
         ],
         note,
     ))
+}
+
+/// `GET /log/tile/<L>/<N>[.p/<W>]`: a hash tile, from the stored node hashes.
+pub async fn hash_tile(State(state): State<AppState>, uri: Uri) -> AppResult<impl IntoResponse> {
+    let TileRequest::Hashes(tile) = tiles::parse(tile_path(&uri))? else {
+        // `/log/tile/entries/…` has its own route; no other path names a bundle.
+        return Err(crate::http::auth::not_found());
+    };
+    Ok(tile_response(
+        tiles::hash_tile(state.store.as_ref(), tile).await?,
+        "public",
+    ))
+}
+
+/// `GET /log/tile/entries/<N>[.p/<W>]`: an entry bundle, for `log-auditor` tokens only
+/// (without credentials 401, any other role 404).
+pub async fn entry_bundle(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+) -> AppResult<impl IntoResponse> {
+    let TileRequest::Entries(tile) = tiles::parse(tile_path(&uri))? else {
+        return Err(crate::http::auth::not_found());
+    };
+    Ok(tile_response(
+        tiles::entry_bundle_for(state.store.as_ref(), caller.role, tile).await?,
+        // Bundles hold every NIP and name: no shared cache may keep them.
+        "private",
+    ))
+}
+
+/// The path below `/log/tile/` as sent, not percent-decoded: `000%2Ep/1` is not a
+/// canonical spelling of `000.p/1`, so it names no tile.
+fn tile_path(uri: &Uri) -> &str {
+    uri.path().strip_prefix("/log/tile/").unwrap_or_default()
+}
+
+/// Full tiles never change; a partial tile's bytes do not either, but it is replaced by
+/// wider ones as the log grows, so caches keep it briefly.
+fn tile_response(body: TileBody, scope: &str) -> impl IntoResponse + use<> {
+    let cache = if body.full {
+        format!("{scope}, max-age=31536000, immutable")
+    } else {
+        format!("{scope}, max-age=60")
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CACHE_CONTROL, cache),
+        ],
+        body.bytes,
+    )
 }
 
 #[derive(Debug, Deserialize)]
