@@ -19,3 +19,4 @@ mod store;
 mod support;
 mod vectors;
 mod verify_cli;
+mod witness;
