@@ -181,3 +181,51 @@ fn log_state(r: &sqlx::sqlite::SqliteRow) -> Result<LogState> {
         refused: u64::try_from(r.try_get::<i64, _>("refused")?)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn refuses_the_log_servers_database_and_other_engines() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("ikrar.db").display());
+        let store = crate::store::connect(&url).await.expect("log store");
+        store.migrate().await.expect("log migrations");
+        let refused = WitnessState::open(&url).await.err().expect("refused");
+        assert!(
+            format!("{refused:#}").contains("basis data server log"),
+            "{refused:#}"
+        );
+        assert!(
+            WitnessState::open("postgres://postgres@127.0.0.1:5432/test")
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn keeps_a_bounded_number_of_refusals_and_counts_all() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let state = WitnessState::open(&url).await.expect("db");
+        state.watch("a.example/log").await.expect("watch");
+        state.watch("a.example/log").await.expect("watch twice");
+        for i in 0..KEPT_REFUSALS + 5 {
+            state
+                .record_refusal("a.example/log", 10, "fork", &format!("request {i}"))
+                .await
+                .expect("record");
+        }
+        let kept = state.refusals("a.example/log").await.expect("read");
+        assert_eq!(kept.len() as i64, KEPT_REFUSALS);
+        assert_eq!(kept[0].2, "request 0");
+        let latest = state
+            .latest("a.example/log")
+            .await
+            .expect("read")
+            .expect("row");
+        assert_eq!(latest.refused as i64, KEPT_REFUSALS + 5);
+        assert_eq!((latest.size, latest.root), (0, merkle::empty_root()));
+    }
+}

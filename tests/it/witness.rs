@@ -426,3 +426,64 @@ async fn of_two_concurrent_add_checkpoints_from_one_size_exactly_one_wins() {
     next.grow("z", size + 1);
     assert_eq!(w.add(next.body(size, size + 1)).await.0, 200);
 }
+
+/// Our own log server (on the engine under test) watched by our witness: the checkpoints
+/// it publishes and the consistency proofs of its API make valid add-checkpoint requests,
+/// and the witness follows it as it grows.
+#[tokio::test]
+async fn witness_cosigns_the_checkpoints_of_an_ikrar_log() {
+    use crate::support::{TestApp, seed};
+
+    let app = TestApp::new().await;
+    let seeded = seed(app.store()).await;
+    let keys = app.get("/api/v1/keys").await.json();
+    let log_vkey = keys["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["purpose"] == "log")
+        .and_then(|k| k["vkey"].as_str())
+        .expect("log vkey")
+        .to_owned();
+
+    let dir = tempfile::tempdir().expect("dir");
+    let vkey = witness_keygen(dir.path());
+    let vkey_file = dir.path().join("log.vkey");
+    std::fs::write(&vkey_file, format!("{log_vkey}\n")).expect("write");
+    let w = WitnessServer::start(dir.path(), &vkey_file, free_port()).await;
+
+    let mut cosigned = 0u64;
+    for (round, count) in [2usize, 3, 1].into_iter().enumerate() {
+        for nth in 0..count {
+            let (_, token) = seeded.token_of_kind("PNS", round * 3 + nth);
+            let res = app.sign(token, "Budi Santoso").await;
+            assert_eq!(res.status.as_u16(), 201, "{}", res.text());
+        }
+        let checkpoint = app.get("/log/checkpoint").await.text();
+        let text = checkpoint.split_once("\n\n").expect("note").0.to_owned() + "\n";
+        let size: u64 = text.lines().nth(1).expect("size").parse().expect("size");
+        let proof = if cosigned == 0 {
+            String::new()
+        } else {
+            let p = app
+                .get(&format!(
+                    "/api/v1/log/consistency?old={cosigned}&new={size}"
+                ))
+                .await
+                .json();
+            p["hashes"]
+                .as_array()
+                .expect("hashes")
+                .iter()
+                .map(|h| format!("{}\n", h.as_str().expect("base64")))
+                .collect()
+        };
+        let (status, _, line) = w
+            .add(format!("old {cosigned}\n{proof}\n{checkpoint}"))
+            .await;
+        assert_eq!(status, 200, "round {round}: {line}");
+        python_verifies(&vkey, &text, &line);
+        cosigned = size;
+    }
+    assert_eq!(cosigned, 6);
+}
