@@ -139,6 +139,13 @@ impl Witness {
         }
         if let Err(why) = consistent(req.old, &req.proof, &latest.root, &checkpoint) {
             // Signed by the log and still refused: possible evidence of a fork, kept.
+            tracing::warn!(
+                origin,
+                old = req.old,
+                size = checkpoint.size,
+                why,
+                "checkpoint refused"
+            );
             self.state.record_refusal(origin, now, why, body).await?;
             return Err(Refusal::Inconsistent(why));
         }
@@ -152,11 +159,16 @@ impl Witness {
             let size = self.state.latest(origin).await?.map_or(0, |l| l.size);
             return Err(Refusal::Conflict(size));
         }
+        tracing::info!(origin, size = checkpoint.size, "checkpoint cosigned");
         Ok(self.cosigner.cosign(text, timestamp))
     }
 }
 
 /// Whether `checkpoint` extends the tree of `old` leaves with `old_root` by `proof`.
+///
+/// Another root at the cosigned size is answered 422 here, as SPEC 3.8 asks: it is a proof
+/// of inconsistency like any failed consistency proof. (c2sp.org/tlog-witness names 409
+/// for it; a log that meets it cannot recover by retrying either way.)
 fn consistent(
     old: u64,
     proof: &[merkle::Hash],
@@ -363,6 +375,32 @@ mod tests {
         w.add_checkpoint(bigger.body(20, 30).as_bytes(), 1006)
             .await
             .expect("growth after refusals");
+    }
+
+    #[tokio::test]
+    async fn extension_lines_are_part_of_the_cosigned_text() {
+        let dir = tempfile::tempdir().expect("dir");
+        let w = witness(&dir).await;
+        let log = Log::new("a", 4);
+        let text = format!(
+            "{}extension line\n",
+            Checkpoint {
+                origin: ORIGIN.into(),
+                size: 4,
+                root: log.root(4),
+            }
+            .to_text()
+        );
+        let note = note::sign(&text, ORIGIN, &log.key).expect("note");
+        let line = w
+            .add_checkpoint(format!("old 0\n\n{note}").as_bytes(), 7)
+            .await
+            .expect("cosigned");
+        assert_eq!(w.cosigner.verifier().verify(&text, &line), Ok(7));
+        let without = text.replace("extension line\n", "");
+        assert!(w.cosigner.verifier().verify(&without, &line).is_err());
+        let stored = w.state.latest(ORIGIN).await.expect("db").expect("row");
+        assert_eq!(stored.checkpoint.as_deref(), Some(note.as_str()));
     }
 
     #[tokio::test]
