@@ -58,12 +58,15 @@ fn keygen(out: &Path, name: &str, force: bool) -> Result<()> {
 /// A `--log` value: a verifier key, or a file of them (one a line; blank lines and `#`
 /// comments skipped).
 fn log_keys(value: &str) -> Result<Vec<Verifier>> {
-    if let Ok(v) = Verifier::from_vkey(value.trim()) {
-        return Ok(vec![v]);
+    let as_vkey = match Verifier::from_vkey(value.trim()) {
+        Ok(v) => return Ok(vec![v]),
+        Err(e) => e,
+    };
+    if !Path::new(value).exists() {
+        bail!("--log {value:?} bukan berkas maupun kunci verifikasi log yang sah: {as_vkey}");
     }
-    let text = std::fs::read_to_string(value).with_context(|| {
-        format!("--log {value:?} bukan kunci verifikasi log (vkey) maupun berkas yang terbaca")
-    })?;
+    let text =
+        std::fs::read_to_string(value).with_context(|| format!("membaca --log {value:?}"))?;
     let keys = text
         .lines()
         .map(str::trim)

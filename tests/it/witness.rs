@@ -487,3 +487,34 @@ async fn witness_cosigns_the_checkpoints_of_an_ikrar_log() {
     }
     assert_eq!(cosigned, 6);
 }
+
+#[test]
+fn witness_serve_refuses_a_cosignature_key_as_a_log_key_and_a_non_sqlite_database() {
+    let dir = tempfile::tempdir().expect("dir");
+    let vkey = witness_keygen(dir.path());
+    let run = |log: &str, db: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ikrar"))
+            .args([
+                "witness",
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--name",
+                WITNESS,
+            ])
+            .arg("--key")
+            .arg(dir.path().join("witness.pem"))
+            .args(["--log", log, "--database-url", db])
+            .output()
+            .expect("run serve")
+    };
+    let sqlite = format!("sqlite://{}", dir.path().join("w.db").display());
+    let out = run(&vkey, &sqlite);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0x01"));
+
+    let log = ForeignLog::new("a", 1).vkey();
+    let out = run(&log, "postgres://postgres@127.0.0.1:5432/test");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hanya memakai SQLite"));
+}
