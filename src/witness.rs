@@ -102,11 +102,11 @@ impl Witness {
     /// size and root durably, and only then returns the cosignature line.
     pub async fn add_checkpoint(&self, body: &[u8], now: u64) -> Result<String, Refusal> {
         let body = std::str::from_utf8(body)
-            .map_err(|_| Refusal::Malformed("the body is not UTF-8".into()))?;
+            .map_err(|_| Refusal::Malformed("isi permintaan bukan UTF-8".into()))?;
         let req = request::AddCheckpoint::parse(body).map_err(Refusal::Malformed)?;
         let origin = req
             .origin()
-            .ok_or_else(|| Refusal::Malformed("the checkpoint has no origin line".into()))?;
+            .ok_or_else(|| Refusal::Malformed("checkpoint tidak memiliki baris origin".into()))?;
         let log = self
             .log(origin)
             .ok_or_else(|| Refusal::UnknownOrigin(origin.to_owned()))?;
@@ -115,9 +115,17 @@ impl Witness {
             Err(NoteError::NoTrustedSignature | NoteError::BadSignature(_)) => {
                 return Err(Refusal::NotSigned);
             }
-            Err(e) => return Err(Refusal::Malformed(e.to_string())),
+            Err(e) => {
+                tracing::debug!(error = %e, "malformed signed note");
+                return Err(Refusal::Malformed(
+                    "checkpoint bukan catatan bertanda tangan (signed note) yang sah".into(),
+                ));
+            }
         };
-        let checkpoint = Checkpoint::parse(text).map_err(|e| Refusal::Malformed(e.to_string()))?;
+        let checkpoint = Checkpoint::parse(text).map_err(|e| {
+            tracing::debug!(error = %e, "malformed checkpoint");
+            Refusal::Malformed("teks checkpoint tidak sesuai c2sp.org/tlog-checkpoint".into())
+        })?;
         if req.old > checkpoint.size {
             return Err(Refusal::OldTooLarge {
                 old: req.old,
@@ -125,9 +133,7 @@ impl Witness {
             });
         }
         if i64::try_from(checkpoint.size).is_err() {
-            return Err(Refusal::Malformed(
-                "the tree size is larger than 2^63 - 1".into(),
-            ));
+            return Err(Refusal::Malformed("ukuran pohon melebihi 2^63 - 1".into()));
         }
         let latest = self
             .state
@@ -177,10 +183,10 @@ fn consistent(
 ) -> Result<(), &'static str> {
     if old == checkpoint.size {
         if !proof.is_empty() {
-            return Err("a proof between equal sizes must be empty");
+            return Err("bukti antara dua ukuran yang sama harus kosong");
         }
         if checkpoint.root != *old_root {
-            return Err("a different root hash at the cosigned size");
+            return Err("hash akar berbeda pada ukuran yang sudah ditandatangani");
         }
         return Ok(());
     }
@@ -188,11 +194,11 @@ fn consistent(
         return if proof.is_empty() {
             Ok(())
         } else {
-            Err("a proof from size 0 must be empty")
+            Err("bukti dari ukuran 0 harus kosong")
         };
     }
     merkle::verify_consistency(old, checkpoint.size, proof, old_root, &checkpoint.root)
-        .map_err(|_| "the consistency proof does not verify")
+        .map_err(|_| "bukti konsistensi tidak terverifikasi")
 }
 
 /// POSIX seconds now.

@@ -1,6 +1,6 @@
 //! The body of `POST /add-checkpoint` (c2sp.org/tlog-witness): `old <size>`, at most 63
 //! consistency proof lines (one base64 hash each), an empty line, the signed checkpoint.
-//! Pure: no I/O.
+//! Pure: no I/O. Refusals are Indonesian sentences: the log's operator reads them.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -23,36 +23,35 @@ impl<'a> AddCheckpoint<'a> {
     pub fn parse(body: &'a str) -> Result<Self, String> {
         let (first, mut rest) = body
             .split_once('\n')
-            .ok_or("the body has no old size line")?;
+            .ok_or("tidak ada baris ukuran lama (old)")?;
         let old = first
             .strip_prefix("old ")
-            .ok_or("the first line must be \"old <size>\"")?;
-        let old = note::parse_size(old).map_err(|_| {
-            "the old size is not a canonical decimal number that fits in 64 bits".to_owned()
-        })?;
+            .ok_or("baris pertama harus \"old <ukuran>\"")?;
+        let old = note::parse_size(old)
+            .map_err(|_| "ukuran lama bukan bilangan desimal kanonik 64 bit".to_owned())?;
         let mut proof = Vec::new();
         loop {
             let (line, next) = rest
                 .split_once('\n')
-                .ok_or("no empty line before the checkpoint")?;
+                .ok_or("tidak ada baris kosong sebelum checkpoint")?;
             rest = next;
             if line.is_empty() {
                 break;
             }
             if proof.len() == MAX_PROOF_LINES {
                 return Err(format!(
-                    "more than {MAX_PROOF_LINES} consistency proof lines"
+                    "lebih dari {MAX_PROOF_LINES} baris bukti konsistensi"
                 ));
             }
             let hash = STANDARD
                 .decode(line)
                 .ok()
                 .and_then(|b| Hash::try_from(b).ok())
-                .ok_or("a consistency proof line is not base64 of 32 bytes")?;
+                .ok_or("baris bukti konsistensi bukan base64 dari 32 bita")?;
             proof.push(hash);
         }
         if rest.is_empty() {
-            return Err("the checkpoint is missing".into());
+            return Err("checkpoint tidak ada".into());
         }
         Ok(Self {
             old,
