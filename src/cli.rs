@@ -8,6 +8,7 @@ mod roster;
 mod serve;
 mod setup;
 mod verify;
+mod witness;
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Keygen(args) => setup::keygen(&args),
         Command::Serve(args) => serve::serve(&url, args).await,
         Command::Verify { input, keys } => verify::verify(&input, &keys).await,
+        Command::Witness(command) => witness::witness(cli.database_url.as_deref(), command).await,
         Command::Loadtest(args) if args.slow_bodies + args.stalled_lines > 0 => {
             let report = crate::cli::loadtest::slow_clients(&args).await?;
             println!("{}", report.render());
@@ -110,6 +112,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Keygen(_)
                 | Command::Serve(_)
                 | Command::Loadtest(_)
+                | Command::Witness(_)
                 | Command::Verify { .. } => {
                     unreachable!("handled above")
                 }

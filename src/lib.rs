@@ -14,6 +14,8 @@
 //!   codes, the receipt PDF, printable slips), [`formats`] (roster readers, exports).
 //! - [`store`]: the boundary to SQLite and PostgreSQL, one SQL implementation.
 //! - [`startup`]: builds the state `serve` runs on (keys, names, rollback guard).
+//! - [`witness`]: `ikrar witness`, a separate product in the same binary: a C2SP witness
+//!   that an outside party runs to cosign this or any log.
 
 pub mod cli;
 pub mod domain;
@@ -24,6 +26,7 @@ pub mod service;
 pub mod startup;
 pub mod store;
 pub mod tlog;
+pub mod witness;
 
 /// Installs the process-wide TLS crypto provider (ring) that outgoing HTTPS requests use.
 /// Idempotent; `main` calls it first, and so does everything that builds an HTTP client.

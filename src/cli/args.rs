@@ -60,6 +60,9 @@ pub enum Command {
     },
     /// Sign every link of a links.csv once against a running server, as a ceremony would.
     Loadtest(LoadtestArgs),
+    /// Run a witness that cosigns the checkpoints of transparency logs (c2sp.org/tlog-witness).
+    #[command(subcommand)]
+    Witness(WitnessCommand),
     /// Check a QR text or a receipt PDF against trusted keys; exit 0 valid, 1 invalid.
     Verify {
         /// The QR text (https://HOST/V/…) or a receipt PDF file
@@ -70,6 +73,47 @@ pub enum Command {
         #[arg(long)]
         keys: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WitnessCommand {
+    /// Make a witness key: witness.pem (PKCS#8) and witness.vkey (cosignature/v1 verifier key).
+    Keygen {
+        /// Directory to create and write the key into
+        #[arg(long)]
+        out: PathBuf,
+        /// The witness's name, a schema-less URL, e.g. witness.bawaslu.go.id/jateng
+        #[arg(long)]
+        name: String,
+        /// Overwrite existing files
+        #[arg(long)]
+        force: bool,
+    },
+    /// Serve POST /add-checkpoint and the status page (state in --database-url, SQLite
+    /// only, default sqlite://witness.db; never the log server's database).
+    Serve(WitnessServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WitnessServeArgs {
+    #[arg(long, env = "IKRAR_WITNESS_BIND", default_value = "127.0.0.1:8090")]
+    pub bind: SocketAddr,
+    /// PEM file of the witness key (from `ikrar witness keygen`, or `openssl genpkey
+    /// -algorithm ed25519`)
+    #[arg(long, env = "IKRAR_WITNESS_KEY")]
+    pub key: PathBuf,
+    /// The witness's name (the name its vkey was made with)
+    #[arg(long, env = "IKRAR_WITNESS_NAME")]
+    pub name: String,
+    /// A watched log's verifier key (its name is the log's origin), or a file holding
+    /// such lines, e.g. the log's log.vkey (repeatable)
+    #[arg(
+        long = "log",
+        env = "IKRAR_WITNESS_LOG",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub logs: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -103,7 +103,12 @@ pub fn keygen(dir: &Path, host: &str, force: bool) -> Result<Vec<PathBuf>, KeyEr
     Ok(written)
 }
 
-fn write_file(path: &Path, contents: &[u8], secret: bool, force: bool) -> Result<(), KeyError> {
+pub(crate) fn write_file(
+    path: &Path,
+    contents: &[u8],
+    secret: bool,
+    force: bool,
+) -> Result<(), KeyError> {
     let io = |source| KeyError::Io {
         path: path.to_owned(),
         source,

@@ -254,8 +254,9 @@ impl Checkpoint {
     }
 }
 
-/// Strict decimal: only digits, no sign, no leading zero except "0" itself.
-fn parse_size(s: &str) -> Result<u64, NoteError> {
+/// Strict decimal: only digits, no sign, no leading zero except "0" itself (also the `old`
+/// line of c2sp.org/tlog-witness).
+pub fn parse_size(s: &str) -> Result<u64, NoteError> {
     let canonical =
         !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     if !canonical {

@@ -21,3 +21,4 @@ mod support;
 mod tiles;
 mod vectors;
 mod verify_cli;
+mod witness;
