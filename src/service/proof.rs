@@ -38,13 +38,7 @@ pub async fn for_index(store: &dyn Store, index: u64) -> ServiceResult<TlogProof
 
 /// `GET /api/v1/proof/{record}`: the record (base32) must be in this log byte for byte.
 pub async fn for_record(store: &dyn Store, raw: &str) -> ServiceResult<TlogProof> {
-    let bytes = Record::decode_base32(raw).map_err(|_| {
-        ServiceError::malformed(
-            "record_malformed",
-            "Kode rekaman tidak sah: bukan base32 atau panjangnya tidak mungkin.",
-        )
-        .field("record")
-    })?;
+    let bytes = crate::service::verification::decode_record(raw)?;
     let record = Record::parse(&bytes).map_err(|_| not_in_log())?;
     let index = record.body.log_index;
     if store.log_entry(index).await?.as_deref() != Some(bytes.as_slice()) {

@@ -124,17 +124,23 @@ fn zone(p: &PledgeView) -> TimeZone {
     p.tz
 }
 
-/// Checks one base32 record. Only a string that is not base32, or decodes to a length no
-/// record can have, is refused (`record_malformed`); every other answer is a
-/// [`Verification`], valid or not.
-pub async fn verify(store: &dyn Store, keys: &Keys, raw: &str) -> ServiceResult<Verification> {
-    let bytes = Record::decode_base32(raw).map_err(|_| {
+/// A record as a client sends it (base32, either case). Only a string that is not base32,
+/// or decodes to a length no record can have, is refused: 400 `record_malformed`.
+pub fn decode_record(raw: &str) -> ServiceResult<Vec<u8>> {
+    Record::decode_base32(raw).map_err(|_| {
         ServiceError::malformed(
             "record_malformed",
             "Kode rekaman tidak sah: bukan base32 atau panjangnya tidak mungkin.",
         )
         .field("record")
-    })?;
+    })
+}
+
+/// Checks one base32 record. Only a string that is not base32, or decodes to a length no
+/// record can have, is refused (`record_malformed`); every other answer is a
+/// [`Verification`], valid or not.
+pub async fn verify(store: &dyn Store, keys: &Keys, raw: &str) -> ServiceResult<Verification> {
+    let bytes = decode_record(raw)?;
     let (checkpoint_size, checkpoint) = current_checkpoint(store, keys).await?;
     let Ok(record) = Record::parse(&bytes) else {
         return Ok(Verification::invalid(

@@ -33,14 +33,21 @@ impl Engine for Sqlite {
     }
 }
 
+/// How every SQLite file of ours is opened (the log server's, and a witness's): created if
+/// missing, WAL with `synchronous=FULL` so an answer given survives a crash, foreign keys
+/// on, and a writer waits up to 30 s for the write lock instead of failing.
+pub fn durable_options(url: &str) -> Result<SqliteConnectOptions> {
+    Ok(SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30)))
+}
+
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
+        let options = durable_options(url)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .before_acquire(SqlStore::<Sqlite>::not_mid_transaction)

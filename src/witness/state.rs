@@ -3,12 +3,9 @@
 //! compare-and-swap on the stored size and root: of two requests from the same old size,
 //! exactly one moves the log on.
 
-use std::str::FromStr as _;
-use std::time::Duration;
-
 use anyhow::{Context as _, Result, bail};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{Row as _, SqlitePool};
 
 use crate::tlog::merkle::{self, Hash};
@@ -44,12 +41,7 @@ impl WitnessState {
         if !url.starts_with("sqlite:") {
             bail!("saksi hanya memakai SQLite (sqlite://FILE), bukan {url}");
         }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
+        let options = crate::store::sqlite::durable_options(url)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
