@@ -1,0 +1,573 @@
+//! `ikrar audit` (SPEC 3.9): checks a log from the outside, from its public checkpoint and
+//! hash tiles — and, with a `log-auditor` token, every entry — and remembers what it saw in
+//! a state file so that the next run checks only the new part and catches a rewritten
+//! history.
+//!
+//! The tree is rebuilt from the level-0 tiles: every leaf hash is pushed onto a Merkle
+//! frontier whose root must equal the signed checkpoint's, which authenticates every tile
+//! fetched. The state keeps the frontier at the size last seen, so a later run pushes only
+//! the new leaves onto it; a root that still matches proves the new tree extends the old
+//! one. When it does not match, the run starts again from leaf 0 to tell a rewritten
+//! history (the first `old` leaves no longer give the stored root) from altered tiles.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::args::AuditArgs;
+use crate::service::offline::{self, KeySet};
+use crate::tlog::merkle::{Frontier, Hash, leaf_hash};
+use crate::tlog::note::{self, Checkpoint, Verifier};
+use crate::tlog::record::{Format, Record};
+use crate::tlog::tiles::{TILE_WIDTH, Tile};
+
+/// Why an audit did not pass: the log is wrong (exit 1) or it could not be checked (exit 2).
+#[derive(Debug)]
+enum Stop {
+    Failed(String),
+    Unable(String),
+}
+
+fn failed(msg: impl Into<String>) -> Stop {
+    Stop::Failed(msg.into())
+}
+
+fn unable(msg: impl Into<String>) -> Stop {
+    Stop::Unable(msg.into())
+}
+
+/// What the state file keeps between runs. No entry content: the NIPs and names stay on the
+/// server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AuditState {
+    origin: String,
+    /// The pinned log key (signed-note verifier key).
+    log_vkey: String,
+    size: u64,
+    /// Base64 root of the tree of `size` leaves.
+    root: String,
+    /// Base64 of the frontier hashes of that tree (see [`Frontier::to_bytes`]).
+    frontier: String,
+    /// How many leading entries have been checked with a token (0 without one).
+    entries_checked: u64,
+    /// `sequenced_at` of the last entry checked.
+    last_sequenced_at: u64,
+}
+
+/// `ikrar audit`: prints a summary and exits 0, 1 or 2.
+pub(super) async fn audit(args: &AuditArgs) -> anyhow::Result<()> {
+    crate::install_tls();
+    match run(args).await {
+        Ok(summary) => {
+            println!("{summary}");
+            Ok(())
+        }
+        Err(Stop::Failed(reason)) => {
+            println!("GAGAL: {reason}");
+            std::process::exit(1);
+        }
+        Err(Stop::Unable(reason)) => {
+            println!("TIDAK DAPAT DIPERIKSA: {reason}");
+            std::process::exit(2);
+        }
+    }
+}
+
+async fn run(args: &AuditArgs) -> Result<String, Stop> {
+    let base = args.url.trim_end_matches('/').to_string();
+    let url = url::Url::parse(&base).map_err(|e| unable(format!("URL {base} tidak sah: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(unable(format!("URL {base} bukan http(s)://HOST")));
+    }
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| default_state_path(&url));
+    let old = read_state(&state_path)?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| unable(e.to_string()))?;
+    let log = Log {
+        client,
+        base: base.clone(),
+        token: args.token.clone(),
+        hash_tiles: 0,
+        entry_bundles: 0,
+    };
+
+    // 1. The checkpoint, under the trusted log key.
+    let trusted_keys = match &args.keys {
+        Some(k) if k.starts_with("http://") || k.starts_with("https://") => Some(
+            offline::fetch_keys(&log.client, k)
+                .await
+                .map_err(|e| unable(e.0))?,
+        ),
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| unable(format!("berkas kunci {file} tidak terbaca: {e}")))?;
+            Some(KeySet::parse(&text).map_err(|e| unable(e.0))?)
+        }
+        None => None,
+    };
+    let (verifiers, pinned) = match (&trusted_keys, &old) {
+        (Some(keys), _) => {
+            let vs = keys.log_verifiers().map_err(|e| unable(e.0))?;
+            let current = keys.log_verifier().map_err(|e| unable(e.0))?.vkey();
+            (vs, current)
+        }
+        (None, Some(state)) => {
+            let v = Verifier::from_vkey(&state.log_vkey)
+                .map_err(|e| unable(format!("kunci log di berkas status tidak sah: {e}")))?;
+            (vec![v], state.log_vkey.clone())
+        }
+        (None, None) => {
+            let keys = offline::fetch_keys(&log.client, &base)
+                .await
+                .map_err(|e| unable(e.0))?;
+            let v = keys.log_verifier().map_err(|e| unable(e.0))?;
+            let vkey = v.vkey();
+            (vec![v], vkey)
+        }
+    };
+    let note_text = log.get_text("/log/checkpoint").await?;
+    let body = note::open(&note_text, &verifiers).map_err(|e| {
+        failed(format!(
+            "checkpoint tidak ditandatangani kunci log yang dipercaya: {e}"
+        ))
+    })?;
+    let checkpoint =
+        Checkpoint::parse(body).map_err(|e| failed(format!("checkpoint rusak: {e}")))?;
+    let old = match old {
+        Some(state) => Some(Seen::from_state(state, &checkpoint)?),
+        None => None,
+    };
+
+    // Pledge keys are needed only to check entries; they come from the trusted keys, else
+    // from the log's own /api/v1/keys (the log key above is what pins the history).
+    let pledge_keys = match (&args.token, trusted_keys) {
+        (None, _) => None,
+        (Some(_), Some(keys)) => Some(keys),
+        (Some(_), None) => Some(
+            offline::fetch_keys(&log.client, &base)
+                .await
+                .map_err(|e| unable(e.0))?,
+        ),
+    };
+
+    // 2–4. Incremental when the state allows it, from leaf 0 otherwise or to tell why an
+    // incremental pass failed.
+    let mut log = log;
+    let mut outcome = None;
+    if let Some(seen) = &old {
+        let incremental = pledge_keys.is_none() || seen.state.entries_checked == seen.state.size;
+        if incremental {
+            match pass(
+                &mut log,
+                &checkpoint,
+                Some(seen),
+                pledge_keys.as_ref(),
+                true,
+            )
+            .await
+            {
+                Ok(done) => outcome = Some(done),
+                Err(Stop::Unable(e)) => return Err(Stop::Unable(e)),
+                Err(Stop::Failed(_)) => {}
+            }
+        }
+    }
+    let done = match outcome {
+        Some(done) => done,
+        None => {
+            pass(
+                &mut log,
+                &checkpoint,
+                old.as_ref(),
+                pledge_keys.as_ref(),
+                false,
+            )
+            .await?
+        }
+    };
+
+    // 5. The new state, atomically.
+    let new_state = AuditState {
+        origin: checkpoint.origin.clone(),
+        log_vkey: pinned,
+        size: checkpoint.size,
+        root: B64.encode(checkpoint.root),
+        frontier: B64.encode(done.frontier.to_bytes()),
+        entries_checked: if pledge_keys.is_some() {
+            checkpoint.size
+        } else {
+            old.as_ref()
+                .map_or(0, |s| s.state.entries_checked.min(s.state.size))
+        },
+        last_sequenced_at: done.last_sequenced_at,
+    };
+    write_state(&state_path, &new_state)?;
+
+    let from = old.as_ref().map_or(0, |s| s.state.size);
+    let mut summary = format!(
+        "LOG SEHAT: {} · ukuran {} · root {} cocok dengan checkpoint",
+        checkpoint.origin,
+        checkpoint.size,
+        B64.encode(checkpoint.root)
+    );
+    if old.is_some() {
+        summary.push_str(&format!(
+            " · konsisten dengan checkpoint sebelumnya (ukuran {from})"
+        ));
+    }
+    summary.push_str(&format!(
+        " · tile hash diambil: {} · bundel entri diambil: {}",
+        log.hash_tiles, log.entry_bundles
+    ));
+    summary.push_str(&match pledge_keys {
+        Some(_) => format!(" · entri diperiksa: {}", done.entries),
+        None => " · entri tidak diperiksa (tanpa token log-auditor)".to_string(),
+    });
+    summary.push_str(&format!(" · status: {}", state_path.display()));
+    Ok(summary)
+}
+
+/// The state of an earlier run, checked against the new checkpoint.
+struct Seen {
+    state: AuditState,
+    root: Hash,
+    frontier: Frontier,
+}
+
+impl Seen {
+    fn from_state(state: AuditState, checkpoint: &Checkpoint) -> Result<Seen, Stop> {
+        let bad = || unable("berkas status rusak");
+        let root: Hash = B64
+            .decode(&state.root)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(bad)?;
+        let frontier_bytes = B64.decode(&state.frontier).map_err(|_| bad())?;
+        let frontier = Frontier::from_bytes(state.size, &frontier_bytes).map_err(|_| bad())?;
+        if frontier.root() != root {
+            return Err(bad());
+        }
+        if state.origin != checkpoint.origin {
+            return Err(unable(format!(
+                "berkas status milik log {}, bukan {}",
+                state.origin, checkpoint.origin
+            )));
+        }
+        if checkpoint.size < state.size {
+            return Err(failed(format!(
+                "riwayat log ditulis ulang: checkpoint kini berukuran {}, lebih kecil dari {} \
+                 yang pernah terlihat (entri dihapus)",
+                checkpoint.size, state.size
+            )));
+        }
+        if checkpoint.size == state.size && checkpoint.root != root {
+            return Err(failed(format!(
+                "riwayat log ditulis ulang: checkpoint berukuran {} dengan root lain dari yang \
+                 pernah terlihat",
+                state.size
+            )));
+        }
+        Ok(Seen {
+            state,
+            root,
+            frontier,
+        })
+    }
+}
+
+/// What a successful pass leaves behind.
+struct Done {
+    frontier: Frontier,
+    entries: u64,
+    last_sequenced_at: u64,
+}
+
+/// One pass over the leaves: from the stored frontier (`incremental`) or from leaf 0.
+/// Fails with the first thing wrong, in index order.
+async fn pass(
+    log: &mut Log,
+    checkpoint: &Checkpoint,
+    old: Option<&Seen>,
+    pledge_keys: Option<&KeySet>,
+    incremental: bool,
+) -> Result<Done, Stop> {
+    let size = checkpoint.size;
+    let (mut frontier, mut last_sequenced_at) = match old {
+        Some(seen) if incremental => (seen.frontier.clone(), seen.state.last_sequenced_at),
+        _ => (Frontier::empty(), 0),
+    };
+    let start = frontier.size();
+    let progress = indicatif::ProgressBar::with_draw_target(
+        Some(size - start),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} entri ({eta})")
+    {
+        progress.set_style(style.progress_chars("=> "));
+    }
+    progress.set_message("Memeriksa log");
+    // Pledges seen in this pass, by (NIP, template, name): an annulment names one of them.
+    let mut pledges: HashSet<u64> = HashSet::new();
+    let mut entries = 0u64;
+    let width = u64::from(TILE_WIDTH);
+    let mut tile_index = start / width;
+    while start < size && tile_index * width < size {
+        let tile = Tile {
+            level: 0,
+            index: tile_index,
+            width: (size - tile_index * width).min(width) as u16,
+        };
+        let hashes = log.hash_tile(&tile).await?;
+        let records = match pledge_keys {
+            Some(_) => Some(log.entry_bundle(&tile).await?),
+            None => None,
+        };
+        let first = tile_index * width;
+        for (offset, leaf) in hashes.iter().enumerate() {
+            let index = first + offset as u64;
+            if index < start {
+                continue;
+            }
+            if let (Some(keys), Some(records)) = (pledge_keys, &records) {
+                let record = check_entry(index, &records[offset], leaf, keys, last_sequenced_at)?;
+                last_sequenced_at = record.body.sequenced_at;
+                let who = identity(&record);
+                match record.body.format {
+                    Format::Pledge => {
+                        pledges.insert(who);
+                    }
+                    Format::Annulment if pledges.contains(&who) => {}
+                    // The pledge may be before this pass: look again from leaf 0.
+                    Format::Annulment if start > 0 => {
+                        return Err(failed("pembatalan menunjuk entri sebelum pemeriksaan ini"));
+                    }
+                    Format::Annulment => {
+                        return Err(failed(format!(
+                            "entri {index}: pembatalan tidak menunjuk ikrar sebelumnya (tidak ada \
+                             ikrar lebih awal dengan NIP, templat dan nama yang sama)"
+                        )));
+                    }
+                }
+                entries += 1;
+            }
+            frontier.push(*leaf);
+            if let Some(seen) = old
+                && !incremental
+                && frontier.size() == seen.state.size
+                && frontier.root() != seen.root
+            {
+                progress.finish_and_clear();
+                return Err(failed(format!(
+                    "riwayat log ditulis ulang: {} entri pertama tidak lagi sama dengan \
+                     checkpoint yang pernah terlihat (ukuran {}, root {})",
+                    seen.state.size, seen.state.size, seen.state.root
+                )));
+            }
+        }
+        progress.set_position(frontier.size() - start);
+        tile_index += 1;
+    }
+    progress.finish_and_clear();
+    if frontier.root() != checkpoint.root {
+        return Err(failed(format!(
+            "root yang dihitung dari tile tidak sama dengan checkpoint (ukuran {size}): tile \
+             hash telah diubah"
+        )));
+    }
+    Ok(Done {
+        frontier,
+        entries,
+        last_sequenced_at,
+    })
+}
+
+/// Checks one entry of a bundle against its leaf and the published pledge keys.
+fn check_entry(
+    index: u64,
+    bytes: &[u8],
+    leaf: &Hash,
+    keys: &KeySet,
+    last_sequenced_at: u64,
+) -> Result<Record, Stop> {
+    if leaf_hash(bytes) != *leaf {
+        return Err(failed(format!(
+            "entri {index} telah diubah: isinya tidak sesuai dengan hash daun di log"
+        )));
+    }
+    let record = Record::parse(bytes)
+        .map_err(|e| failed(format!("entri {index} tidak dapat dibaca: {e}")))?;
+    if record.body.log_index != index {
+        return Err(failed(format!(
+            "entri dihapus atau diurutkan ulang: entri di posisi {index} berindeks {}",
+            record.body.log_index
+        )));
+    }
+    if record.body.sequenced_at < last_sequenced_at {
+        return Err(failed(format!(
+            "entri {index}: waktu mundur (sequenced_at {} sebelum {last_sequenced_at})",
+            record.body.sequenced_at
+        )));
+    }
+    let (_, key) = keys
+        .pledge_key(&record.body.key_id, record.body.sequenced_at)
+        .map_err(|e| failed(format!("entri {index}: {e}")))?;
+    record
+        .verify_signature(&key)
+        .map_err(|_| failed(format!("entri {index}: tanda tangan digital tidak sah")))?;
+    Ok(record)
+}
+
+/// Who a record is about: an annulment carries the annulled pledge's NIP, template_no and
+/// name (SPEC 3.2); the pledge's index and leaf hash are only in the annulment text, which
+/// the log does not hold.
+fn identity(record: &Record) -> u64 {
+    let b = &record.body;
+    let mut bytes = Vec::with_capacity(12 + b.name.len());
+    bytes.extend_from_slice(&b.nip.to_be_bytes());
+    bytes.extend_from_slice(&b.template_no.to_be_bytes());
+    bytes.extend_from_slice(b.name.as_bytes());
+    let digest = crate::domain::statement::sha256(&bytes);
+    u64::from_be_bytes(digest[..8].try_into().expect("8 of 32 bytes"))
+}
+
+/// The log over HTTP, counting what it fetches.
+struct Log {
+    client: reqwest::Client,
+    base: String,
+    token: Option<String>,
+    hash_tiles: u64,
+    entry_bundles: u64,
+}
+
+impl Log {
+    async fn get(&self, path: &str, auth: bool) -> Result<Vec<u8>, Stop> {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.client.get(&url);
+        if auth && let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let res = req
+            .send()
+            .await
+            .map_err(|e| unable(format!("tidak dapat menghubungi {url}: {e}")))?;
+        match res.status().as_u16() {
+            200 => {}
+            401 | 403 if auth => return Err(unable(format!("token ditolak oleh {url}"))),
+            404 if auth => {
+                return Err(unable(format!(
+                    "{url} menjawab 404: token bukan milik pemantau log (log-auditor), atau \
+                     bundel entri hilang"
+                )));
+            }
+            404 => {
+                return Err(failed(format!(
+                    "{url} tidak ada, padahal checkpoint mencakupnya"
+                )));
+            }
+            status => return Err(unable(format!("{url} menjawab {status}"))),
+        }
+        res.bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| unable(format!("jawaban {url} tidak terbaca: {e}")))
+    }
+
+    async fn get_text(&self, path: &str) -> Result<String, Stop> {
+        String::from_utf8(self.get(path, false).await?)
+            .map_err(|_| failed(format!("{path} bukan teks UTF-8")))
+    }
+
+    async fn hash_tile(&mut self, tile: &Tile) -> Result<Vec<Hash>, Stop> {
+        let path = format!("/log/tile/{}", tile.hash_path());
+        let body = self.get(&path, false).await?;
+        self.hash_tiles += 1;
+        if body.len() != usize::from(tile.width) * 32 {
+            return Err(failed(format!(
+                "{path} berisi {} byte, bukan {} hash",
+                body.len(),
+                tile.width
+            )));
+        }
+        Ok(body
+            .chunks_exact(32)
+            .map(|c| c.try_into().expect("32-byte chunks"))
+            .collect())
+    }
+
+    async fn entry_bundle(&mut self, tile: &Tile) -> Result<Vec<Vec<u8>>, Stop> {
+        let path = format!("/log/tile/{}", tile.entries_path());
+        let body = self.get(&path, true).await?;
+        self.entry_bundles += 1;
+        let first = tile.index * u64::from(TILE_WIDTH);
+        let mut records = Vec::with_capacity(usize::from(tile.width));
+        let mut rest = body.as_slice();
+        while let Some((len, tail)) = rest.split_first_chunk::<2>() {
+            let len = usize::from(u16::from_be_bytes(*len));
+            if tail.len() < len {
+                break;
+            }
+            records.push(tail[..len].to_vec());
+            rest = &tail[len..];
+        }
+        if !rest.is_empty() || records.len() != usize::from(tile.width) {
+            return Err(failed(format!(
+                "entri dihapus atau diurutkan ulang: bundel {path} tidak memuat tepat {} entri \
+                 mulai dari indeks {first}",
+                tile.width
+            )));
+        }
+        Ok(records)
+    }
+}
+
+/// `<host>.audit-state` in the working directory (`<host>_<port>` when a port is named).
+fn default_state_path(url: &url::Url) -> PathBuf {
+    let host = url.host_str().unwrap_or("log");
+    PathBuf::from(match url.port() {
+        Some(port) => format!("{host}_{port}.audit-state"),
+        None => format!("{host}.audit-state"),
+    })
+}
+
+fn read_state(path: &Path) -> Result<Option<AuditState>, Stop> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| unable(format!("berkas status {} rusak: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(unable(format!(
+            "berkas status {} tidak terbaca: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Writes the state to a temporary file beside it, syncs it and renames it into place.
+fn write_state(path: &Path, state: &AuditState) -> Result<(), Stop> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let cannot = |e: &dyn std::fmt::Display| {
+        unable(format!(
+            "berkas status {} tidak dapat ditulis: {e}",
+            path.display()
+        ))
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| cannot(&e))?;
+    let json = serde_json::to_vec_pretty(state).map_err(|e| cannot(&e))?;
+    tmp.write_all(&json).map_err(|e| cannot(&e))?;
+    tmp.as_file().sync_all().map_err(|e| cannot(&e))?;
+    tmp.persist(path).map_err(|e| cannot(&e.error))?;
+    Ok(())
+}
