@@ -363,7 +363,7 @@ pub struct AuditArgs {
     #[arg(long)]
     pub url: String,
     /// What earlier runs saw (size, root, pinned log key); created on the first run
-    /// [default: <host>.audit-state in the working directory]
+    /// [default: <host>.audit-state, or <host>_<port>.audit-state, in the working directory]
     #[arg(long)]
     pub state: Option<PathBuf>,
     /// Trusted keys: the JSON of /api/v1/keys saved to a file, or a URL whose /api/v1/keys

@@ -305,10 +305,11 @@ async fn pass(
         _ => (Frontier::empty(), 0),
     };
     let start = frontier.size();
-    let progress = indicatif::ProgressBar::with_draw_target(
+    let progress = Progress(indicatif::ProgressBar::with_draw_target(
         Some(size - start),
         indicatif::ProgressDrawTarget::stderr(),
-    );
+    ));
+    let progress = &progress.0;
     if let Ok(style) =
         indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} entri ({eta})")
     {
@@ -340,22 +341,12 @@ async fn pass(
             if let (Some(keys), Some(records)) = (pledge_keys, &records) {
                 let record = check_entry(index, &records[offset], leaf, keys, last_sequenced_at)?;
                 last_sequenced_at = record.body.sequenced_at;
-                let who = identity(&record);
-                match record.body.format {
-                    Format::Pledge => {
-                        pledges.insert(who);
-                    }
-                    Format::Annulment if pledges.contains(&who) => {}
-                    // The pledge may be before this pass: look again from leaf 0.
-                    Format::Annulment if start > 0 => {
-                        return Err(failed("pembatalan menunjuk entri sebelum pemeriksaan ini"));
-                    }
-                    Format::Annulment => {
-                        return Err(failed(format!(
-                            "entri {index}: pembatalan tidak menunjuk ikrar sebelumnya (tidak ada \
-                             ikrar lebih awal dengan NIP, templat dan nama yang sama)"
-                        )));
-                    }
+                if !names_earlier_pledge(&mut pledges, &record) {
+                    // The pledge may be before this pass: the caller looks again from leaf 0.
+                    return Err(failed(format!(
+                        "entri {index}: pembatalan tidak menunjuk ikrar sebelumnya (tidak ada \
+                         ikrar lebih awal dengan NIP, templat dan nama yang sama)"
+                    )));
                 }
                 entries += 1;
             }
@@ -365,7 +356,6 @@ async fn pass(
                 && frontier.size() == seen.state.size
                 && frontier.root() != seen.root
             {
-                progress.finish_and_clear();
                 return Err(failed(format!(
                     "riwayat log ditulis ulang: {} entri pertama tidak lagi sama dengan \
                      checkpoint yang pernah terlihat (ukuran {}, root {})",
@@ -376,7 +366,6 @@ async fn pass(
         progress.set_position(frontier.size() - start);
         tile_index += 1;
     }
-    progress.finish_and_clear();
     if frontier.root() != checkpoint.root {
         return Err(failed(format!(
             "root yang dihitung dari tile tidak sama dengan checkpoint (ukuran {size}): tile \
@@ -388,6 +377,15 @@ async fn pass(
         entries,
         last_sequenced_at,
     })
+}
+
+/// A progress bar on stderr (drawn only on a terminal), cleared however the pass ends.
+struct Progress(indicatif::ProgressBar);
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
 }
 
 /// Checks one entry of a bundle against its leaf and the published pledge keys.
@@ -424,6 +422,19 @@ fn check_entry(
         .verify_signature(&key)
         .map_err(|_| failed(format!("entri {index}: tanda tangan digital tidak sah")))?;
     Ok(record)
+}
+
+/// Notes a pledge, or tells whether an annulment names a pledge among those noted before
+/// it. Pledges are remembered by a 64-bit digest of who they are about.
+fn names_earlier_pledge(pledges: &mut HashSet<u64>, record: &Record) -> bool {
+    let who = identity(record);
+    match record.body.format {
+        Format::Pledge => {
+            pledges.insert(who);
+            true
+        }
+        Format::Annulment => pledges.contains(&who),
+    }
 }
 
 /// Who a record is about: an annulment carries the annulled pledge's NIP, template_no and
@@ -570,4 +581,136 @@ fn write_state(path: &Path, state: &AuditState) -> Result<(), Stop> {
     tmp.as_file().sync_all().map_err(|e| cannot(&e))?;
     tmp.persist(path).map_err(|e| cannot(&e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::tlog::keys::NamedKey;
+    use crate::tlog::record::RecordBody;
+    use ed25519_dalek::SigningKey;
+
+    fn pledge_key() -> NamedKey {
+        NamedKey::new("ikrar.example/pledge", SigningKey::from_bytes(&[3u8; 32]))
+    }
+
+    /// The keys JSON of a deployment whose pledge key is valid from t=1000 to t=2000.
+    fn keys() -> KeySet {
+        let k = pledge_key();
+        KeySet::parse(
+            &serde_json::json!({"keys": [{
+                "name": k.name,
+                "key_id": hex::encode(k.key_id),
+                "purpose": "pledge",
+                "public_key": B64.encode(k.public_bytes()),
+                "vkey": k.vkey(),
+                "not_before": "1970-01-01T00:16:40Z",
+                "not_after": "1970-01-01T00:33:20Z",
+            }]})
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    fn record(format: Format, index: u64, at: u64, nip: u64) -> Record {
+        RecordBody {
+            format,
+            key_id: pledge_key().key_id,
+            log_index: index,
+            sequenced_at: at,
+            nip,
+            template_no: 1,
+            statement_hash: [9; 16],
+            name: "Budi Santoso".into(),
+        }
+        .sign(&pledge_key())
+    }
+
+    fn check(index: u64, record: &Record, last: u64) -> Result<Record, String> {
+        let bytes = record.to_bytes();
+        check_entry(index, &bytes, &leaf_hash(&bytes), &keys(), last).map_err(|e| match e {
+            Stop::Failed(m) => m,
+            Stop::Unable(m) => panic!("unexpected: {m}"),
+        })
+    }
+
+    #[test]
+    fn a_valid_entry_passes() {
+        let r = record(Format::Pledge, 4, 1500, 1);
+        assert_eq!(check(4, &r, 1400).unwrap(), r);
+    }
+
+    #[test]
+    fn each_broken_rule_is_named() {
+        let r = record(Format::Pledge, 4, 1500, 1);
+        let bytes = r.to_bytes();
+        let other = leaf_hash(b"another entry");
+        let Err(Stop::Failed(m)) = check_entry(4, &bytes, &other, &keys(), 0) else {
+            panic!("an entry unlike its leaf passed");
+        };
+        assert!(m.contains("entri 4 telah diubah"), "{m}");
+        let e = check(5, &r, 0).unwrap_err();
+        assert!(e.contains("dihapus atau diurutkan ulang"), "{e}");
+        let e = check(4, &r, 1501).unwrap_err();
+        assert!(e.contains("waktu mundur"), "{e}");
+        let e = check(4, &record(Format::Pledge, 4, 2500, 1), 0).unwrap_err();
+        assert!(e.contains("di luar masa berlaku"), "{e}");
+        let mut forged = r.clone();
+        forged.body.nip = 2;
+        let e = check(4, &forged, 0).unwrap_err();
+        assert!(e.contains("tanda tangan digital tidak sah"), "{e}");
+    }
+
+    #[test]
+    fn an_annulment_must_follow_its_pledge() {
+        let mut pledges = HashSet::new();
+        let annul = record(Format::Annulment, 1, 1500, 7);
+        assert!(!names_earlier_pledge(&mut pledges, &annul));
+        assert!(names_earlier_pledge(
+            &mut pledges,
+            &record(Format::Pledge, 2, 1500, 7)
+        ));
+        assert!(names_earlier_pledge(&mut pledges, &annul));
+        let stranger = record(Format::Annulment, 3, 1500, 8);
+        assert!(!names_earlier_pledge(&mut pledges, &stranger));
+    }
+
+    #[test]
+    fn the_state_must_agree_with_itself_and_the_new_checkpoint() {
+        let mut frontier = Frontier::empty();
+        for i in 0..5u8 {
+            frontier.push(leaf_hash(&[i]));
+        }
+        let state = AuditState {
+            origin: "ikrar.example/log".into(),
+            log_vkey: String::new(),
+            size: 5,
+            root: B64.encode(frontier.root()),
+            frontier: B64.encode(frontier.to_bytes()),
+            entries_checked: 0,
+            last_sequenced_at: 0,
+        };
+        let cp = |size, root| Checkpoint {
+            origin: "ikrar.example/log".into(),
+            size,
+            root,
+        };
+        assert!(Seen::from_state(state.clone(), &cp(6, [0; 32])).is_ok());
+        let Err(Stop::Failed(m)) = Seen::from_state(state.clone(), &cp(4, [0; 32])) else {
+            panic!("a smaller tree passed");
+        };
+        assert!(m.contains("ditulis ulang"), "{m}");
+        let Err(Stop::Failed(m)) = Seen::from_state(state.clone(), &cp(5, [0; 32])) else {
+            panic!("another root at the same size passed");
+        };
+        assert!(m.contains("ditulis ulang"), "{m}");
+        assert!(Seen::from_state(state.clone(), &cp(5, frontier.root())).is_ok());
+        let mut torn = state;
+        torn.root = B64.encode([1u8; 32]);
+        assert!(matches!(
+            Seen::from_state(torn, &cp(6, [0; 32])),
+            Err(Stop::Unable(_))
+        ));
+    }
 }

@@ -10,9 +10,11 @@ use serde_json::json;
 
 use crate::support::*;
 
-/// Signs the invitations `range` of `seeded` over TCP, one after another.
-async fn sign(base: &str, seeded: &Seeded, range: std::ops::Range<usize>) {
+/// Signs the invitations `range` of `seeded` over TCP, one after another; returns the
+/// pledge ids.
+async fn sign(base: &str, seeded: &Seeded, range: std::ops::Range<usize>) -> Vec<i64> {
     let http = reqwest::Client::new();
+    let mut ids = Vec::new();
     for (_, _, token) in &seeded.invites[range] {
         let res = http
             .post(format!("{base}/api/v1/sign"))
@@ -20,13 +22,11 @@ async fn sign(base: &str, seeded: &Seeded, range: std::ops::Range<usize>) {
             .send()
             .await
             .expect("sign");
-        assert_eq!(
-            res.status(),
-            201,
-            "{}",
-            res.text().await.unwrap_or_default()
-        );
+        assert_eq!(res.status(), 201);
+        let body: serde_json::Value = res.json().await.expect("json");
+        ids.push(body["pledge_id"].as_i64().expect("pledge_id"));
     }
+    ids
 }
 
 /// Runs `ikrar audit`; returns the exit code and stdout.
@@ -100,7 +100,7 @@ async fn exec(db: &TestDb, sql: &'static str) {
 async fn a_healthy_log_passes_incrementally_and_edits_are_caught() {
     let (app, base) = spawn_server().await;
     let seeded = seed(app.store()).await;
-    sign(&base, &seeded, 0..20).await;
+    let ids = sign(&base, &seeded, 0..20).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let public = dir.path().join("public.audit-state");
     let full = dir.path().join("full.audit-state");
@@ -132,6 +132,29 @@ async fn a_healthy_log_passes_incrementally_and_edits_are_caught() {
     assert!(more.contains("ukuran 23"), "{more}");
     assert!(more.contains("entri diperiksa: 3 "), "{more}");
     assert!(more.contains("bundel entri diambil: 1 "), "{more}");
+
+    // The instansi's admin annuls pledge 2: the annulment names a pledge before what this run reads, so the
+    // audit looks again from entry 0 and finds it.
+    let admin = user_with_token(
+        app.store(),
+        Some(seeded.instansi_id),
+        "admin",
+        "admin",
+        "kata-sandi-adm-1",
+    )
+    .await;
+    let res = app
+        .call(
+            axum::http::Method::POST,
+            &format!("/api/v1/pledges/{}/annul", ids[2]),
+            &admin,
+            Some(&json!({"category": "ganda", "reason": "tercatat dua kali"})),
+        )
+        .await;
+    assert!(res.status.is_success(), "{}", res.text());
+    let annulled = ok(audit(&base, &full, Some(&token)));
+    assert!(annulled.contains("ukuran 24"), "{annulled}");
+    assert!(annulled.contains("entri diperiksa: 24 "), "{annulled}");
     let more = ok(audit(&base, &public, None));
     assert!(more.contains("konsisten dengan checkpoint sebelumnya (ukuran 20)"));
 
