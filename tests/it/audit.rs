@@ -187,6 +187,39 @@ async fn a_healthy_log_passes_incrementally_and_edits_are_caught() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_tiles_are_read_once_and_partial_ones_again_as_they_grow() {
+    let (app, base) = spawn_server().await;
+    let seeded = seed(app.store()).await;
+    sign(&base, &seeded, 0..260).await;
+    let token = log_auditor_token(&app.db.url);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("log.audit-state");
+    // 260 leaves: the full tile 0/000 and the partial 0/001.p/4, each with its bundle.
+    let first = ok(audit(&base, &state, Some(&token)));
+    assert!(first.contains("tile hash diambil: 2 "), "{first}");
+    assert!(first.contains("bundel entri diambil: 2 "), "{first}");
+    assert!(first.contains("entri diperiksa: 260 "), "{first}");
+    // 300 leaves: only 0/001.p/44 (and its bundle) again; the full tile is not re-read.
+    sign(&base, &seeded, 260..300).await;
+    let second = ok(audit(&base, &state, Some(&token)));
+    assert!(second.contains("ukuran 300"), "{second}");
+    assert!(second.contains("tile hash diambil: 1 "), "{second}");
+    assert!(second.contains("bundel entri diambil: 1 "), "{second}");
+    assert!(second.contains("entri diperiksa: 40 "), "{second}");
+    // A tampered entry in the full tile is caught by a fresh audit, at its index.
+    exec(
+        &app.db,
+        "UPDATE log_entries SET record = (SELECT record FROM log_entries WHERE idx = 100) \
+         WHERE idx = 99",
+    )
+    .await;
+    fails(
+        audit(&base, &dir.path().join("fresh"), Some(&token)),
+        "entri 99 telah diubah",
+    );
+}
+
 /// A consistent copy of the database at this moment; returns its URL.
 fn snapshot(db: &TestDb, dir: &Path) -> String {
     if db.is_postgres() {
