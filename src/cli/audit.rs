@@ -12,6 +12,8 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -95,8 +97,8 @@ async fn run(args: &AuditArgs) -> Result<String, Stop> {
         client,
         base: base.clone(),
         token: args.token.clone(),
-        hash_tiles: 0,
-        entry_bundles: 0,
+        hash_tiles: Arc::default(),
+        entry_bundles: Arc::default(),
     };
 
     // 1. The checkpoint, under the trusted log key.
@@ -160,20 +162,11 @@ async fn run(args: &AuditArgs) -> Result<String, Stop> {
 
     // 2–4. Incremental when the state allows it, from leaf 0 otherwise or to tell why an
     // incremental pass failed.
-    let mut log = log;
     let mut outcome = None;
     if let Some(seen) = &old {
         let incremental = pledge_keys.is_none() || seen.state.entries_checked == seen.state.size;
         if incremental {
-            match pass(
-                &mut log,
-                &checkpoint,
-                Some(seen),
-                pledge_keys.as_ref(),
-                true,
-            )
-            .await
-            {
+            match pass(&log, &checkpoint, Some(seen), pledge_keys.as_ref(), true).await {
                 Ok(done) => outcome = Some(done),
                 Err(Stop::Unable(e)) => return Err(Stop::Unable(e)),
                 Err(Stop::Failed(_)) => {}
@@ -182,16 +175,7 @@ async fn run(args: &AuditArgs) -> Result<String, Stop> {
     }
     let done = match outcome {
         Some(done) => done,
-        None => {
-            pass(
-                &mut log,
-                &checkpoint,
-                old.as_ref(),
-                pledge_keys.as_ref(),
-                false,
-            )
-            .await?
-        }
+        None => pass(&log, &checkpoint, old.as_ref(), pledge_keys.as_ref(), false).await?,
     };
 
     // 5. The new state, atomically.
@@ -225,7 +209,8 @@ async fn run(args: &AuditArgs) -> Result<String, Stop> {
     }
     summary.push_str(&format!(
         " · tile hash diambil: {} · bundel entri diambil: {}",
-        log.hash_tiles, log.entry_bundles
+        log.hash_tiles.load(Ordering::Relaxed),
+        log.entry_bundles.load(Ordering::Relaxed)
     ));
     summary.push_str(&match pledge_keys {
         Some(_) => format!(" · entri diperiksa: {}", done.entries),
@@ -293,7 +278,7 @@ struct Done {
 /// One pass over the leaves: from the stored frontier (`incremental`) or from leaf 0.
 /// Fails with the first thing wrong, in index order.
 async fn pass(
-    log: &mut Log,
+    log: &Log,
     checkpoint: &Checkpoint,
     old: Option<&Seen>,
     pledge_keys: Option<&KeySet>,
@@ -320,19 +305,41 @@ async fn pass(
     let mut pledges: HashSet<u64> = HashSet::new();
     let mut entries = 0u64;
     let width = u64::from(TILE_WIDTH);
-    let mut tile_index = start / width;
-    while start < size && tile_index * width < size {
-        let tile = Tile {
-            level: 0,
-            index: tile_index,
-            width: (size - tile_index * width).min(width) as u16,
+    let mut next = start / width;
+    let end = if start < size {
+        size.div_ceil(width)
+    } else {
+        next
+    };
+    let with_entries = pledge_keys.is_some();
+    // Up to FETCHES_IN_FLIGHT tiles are fetched ahead, and checked in index order.
+    let mut in_flight = InFlight(std::collections::VecDeque::new());
+    loop {
+        while next < end && in_flight.0.len() < FETCHES_IN_FLIGHT {
+            let tile = Tile {
+                level: 0,
+                index: next,
+                width: (size - next * width).min(width) as u16,
+            };
+            let log = log.clone();
+            in_flight.0.push_back(tokio::spawn(async move {
+                let hashes = log.hash_tile(&tile).await?;
+                let records = if with_entries {
+                    Some(log.entry_bundle(&tile).await?)
+                } else {
+                    None
+                };
+                Ok((tile, hashes, records))
+            }));
+            next += 1;
+        }
+        let Some(task) = in_flight.0.pop_front() else {
+            break;
         };
-        let hashes = log.hash_tile(&tile).await?;
-        let records = match pledge_keys {
-            Some(_) => Some(log.entry_bundle(&tile).await?),
-            None => None,
-        };
-        let first = tile_index * width;
+        let (tile, hashes, records) = task
+            .await
+            .map_err(|e| unable(format!("pengambilan tile terhenti: {e}")))??;
+        let first = tile.index * width;
         for (offset, leaf) in hashes.iter().enumerate() {
             let index = first + offset as u64;
             if index < start {
@@ -364,7 +371,6 @@ async fn pass(
             }
         }
         progress.set_position(frontier.size() - start);
-        tile_index += 1;
     }
     if frontier.root() != checkpoint.root {
         return Err(failed(format!(
@@ -377,6 +383,19 @@ async fn pass(
         entries,
         last_sequenced_at,
     })
+}
+
+type Fetched = (Tile, Vec<Hash>, Option<Vec<Vec<u8>>>);
+
+/// The fetches ahead, in index order; those not awaited are stopped when a pass ends early.
+struct InFlight(std::collections::VecDeque<tokio::task::JoinHandle<Result<Fetched, Stop>>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 /// A progress bar on stderr (drawn only on a terminal), cleared however the pass ends.
@@ -450,13 +469,17 @@ fn identity(record: &Record) -> u64 {
     u64::from_be_bytes(digest[..8].try_into().expect("8 of 32 bytes"))
 }
 
-/// The log over HTTP, counting what it fetches.
+/// Tiles (with their entry bundles) fetched ahead of the one being checked.
+const FETCHES_IN_FLIGHT: usize = 8;
+
+/// The log over HTTP, counting what it fetches; clones share the counters.
+#[derive(Clone)]
 struct Log {
     client: reqwest::Client,
     base: String,
     token: Option<String>,
-    hash_tiles: u64,
-    entry_bundles: u64,
+    hash_tiles: Arc<AtomicU64>,
+    entry_bundles: Arc<AtomicU64>,
 }
 
 impl Log {
@@ -497,10 +520,10 @@ impl Log {
             .map_err(|_| failed(format!("{path} bukan teks UTF-8")))
     }
 
-    async fn hash_tile(&mut self, tile: &Tile) -> Result<Vec<Hash>, Stop> {
+    async fn hash_tile(&self, tile: &Tile) -> Result<Vec<Hash>, Stop> {
         let path = format!("/log/tile/{}", tile.hash_path());
         let body = self.get(&path, false).await?;
-        self.hash_tiles += 1;
+        self.hash_tiles.fetch_add(1, Ordering::Relaxed);
         if body.len() != usize::from(tile.width) * 32 {
             return Err(failed(format!(
                 "{path} berisi {} byte, bukan {} hash",
@@ -514,10 +537,10 @@ impl Log {
             .collect())
     }
 
-    async fn entry_bundle(&mut self, tile: &Tile) -> Result<Vec<Vec<u8>>, Stop> {
+    async fn entry_bundle(&self, tile: &Tile) -> Result<Vec<Vec<u8>>, Stop> {
         let path = format!("/log/tile/{}", tile.entries_path());
         let body = self.get(&path, true).await?;
-        self.entry_bundles += 1;
+        self.entry_bundles.fetch_add(1, Ordering::Relaxed);
         let first = tile.index * u64::from(TILE_WIDTH);
         let mut records = Vec::with_capacity(usize::from(tile.width));
         let mut rest = body.as_slice();
