@@ -191,7 +191,10 @@ async fn run(args: &AuditArgs) -> Result<String, Stop> {
             old.as_ref()
                 .map_or(0, |s| s.state.entries_checked.min(s.state.size))
         },
-        last_sequenced_at: done.last_sequenced_at,
+        last_sequenced_at: match (&pledge_keys, &old) {
+            (None, Some(seen)) => seen.state.last_sequenced_at,
+            _ => done.last_sequenced_at,
+        },
     };
     write_state(&state_path, &new_state)?;
 
