@@ -2,6 +2,7 @@
 //! (ids, tokens); everything meant for people goes to stderr, in Indonesian.
 
 pub mod args;
+mod audit;
 mod campaign;
 pub mod loadtest;
 mod roster;
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Keygen(args) => setup::keygen(&args),
         Command::Serve(args) => serve::serve(&url, args).await,
+        Command::Audit(args) => audit::audit(&args).await,
         Command::Verify { input, keys } => verify::verify(&input, &keys).await,
         Command::Witness(command) => witness::witness(cli.database_url.as_deref(), command).await,
         Command::Loadtest(args) if args.slow_bodies + args.stalled_lines > 0 => {
@@ -113,6 +115,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 | Command::Serve(_)
                 | Command::Loadtest(_)
                 | Command::Witness(_)
+                | Command::Audit(_)
                 | Command::Verify { .. } => {
                     unreachable!("handled above")
                 }

@@ -63,6 +63,9 @@ pub enum Command {
     /// Run a witness that cosigns the checkpoints of transparency logs (c2sp.org/tlog-witness).
     #[command(subcommand)]
     Witness(WitnessCommand),
+    /// Audit a log from its public checkpoint and tiles (and, with a log-auditor token, every
+    /// entry); exit 0 when all holds, 1 naming the first failure, 2 when it could not check.
+    Audit(AuditArgs),
     /// Check a QR text or a receipt PDF against trusted keys; exit 0 valid, 1 invalid.
     Verify {
         /// The QR text (https://HOST/V/…) or a receipt PDF file
@@ -352,4 +355,22 @@ pub enum ExportCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The log server's public URL, e.g. https://ikrar.surakarta.go.id
+    #[arg(long)]
+    pub url: String,
+    /// What earlier runs saw (size, root, pinned log key); created on the first run
+    /// [default: <host>.audit-state, or <host>_<port>.audit-state, in the working directory]
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Trusted keys: the JSON of /api/v1/keys saved to a file, or a URL whose /api/v1/keys
+    /// is fetched [default: the log key pinned in the state file, else the URL's keys]
+    #[arg(long)]
+    pub keys: Option<String>,
+    /// A log-auditor API token: every entry is checked too
+    #[arg(long, env = "IKRAR_AUDIT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }

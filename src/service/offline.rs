@@ -47,7 +47,8 @@ impl KeySet {
         serde_json::from_str(json).map_err(|e| invalid(format!("berkas kunci tidak sah: {e}")))
     }
 
-    fn pledge_key(
+    /// The published pledge key with `key_id`, when its window contains `at`.
+    pub fn pledge_key(
         &self,
         key_id: &[u8; 4],
         at: u64,

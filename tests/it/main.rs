@@ -3,6 +3,7 @@
 
 mod abuse;
 mod api;
+mod audit;
 mod browser;
 mod cli;
 mod drift;
