@@ -59,43 +59,6 @@ fn fails(result: (i32, String), reason: &str) {
     );
 }
 
-/// `ikrar user add --role log-auditor` and `ikrar token create`, through the binary.
-fn log_auditor_token(db_url: &str) -> String {
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_ikrar"))
-            .args(args)
-            .env("DATABASE_URL", db_url)
-            .env("IKRAR_PASSWORD", "kata-sandi-pemantau-log")
-            .env("IKRAR_LOG", "warn")
-            .output()
-            .expect("run ikrar");
-        assert!(out.status.success(), "ikrar {args:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    run(&[
-        "user",
-        "add",
-        "--username",
-        "auditor",
-        "--role",
-        "log-auditor",
-    ]);
-    run(&["token", "create", "--username", "auditor"])
-}
-
-async fn exec(db: &TestDb, sql: &'static str) {
-    use sqlx::Connection;
-    if db.is_postgres() {
-        let mut c = sqlx::PgConnection::connect(&db.url).await.expect("connect");
-        sqlx::query(sql).execute(&mut c).await.expect("execute");
-    } else {
-        let mut c = sqlx::SqliteConnection::connect(&db.url)
-            .await
-            .expect("connect");
-        sqlx::query(sql).execute(&mut c).await.expect("execute");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_log_passes_incrementally_and_edits_are_caught() {
     let (app, base) = spawn_server().await;

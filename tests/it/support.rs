@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 use std::net::{IpAddr, SocketAddr};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -528,5 +529,47 @@ impl TestApp {
             local(),
         )
         .await
+    }
+}
+
+/// `ikrar user add --role log-auditor` and `ikrar token create`, through the real binary.
+pub fn log_auditor_token(db_url: &str) -> String {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_ikrar"))
+            .args(args)
+            .env("DATABASE_URL", db_url)
+            .env("IKRAR_PASSWORD", "kata-sandi-pemantau-log")
+            .env("IKRAR_LOG", "warn")
+            .output()
+            .expect("run ikrar");
+        assert!(
+            out.status.success(),
+            "ikrar {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    run(&[
+        "user",
+        "add",
+        "--username",
+        "pemantau",
+        "--role",
+        "log-auditor",
+    ]);
+    run(&["token", "create", "--username", "pemantau"])
+}
+
+/// Runs one SQL statement on the test database, beside the server (an operator editing it).
+pub async fn exec(db: &TestDb, sql: &'static str) {
+    use sqlx::Connection;
+    if db.is_postgres() {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+        sqlx::query(sql).execute(&mut c).await.expect("execute");
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(&db.url)
+            .await
+            .expect("connect");
+        sqlx::query(sql).execute(&mut c).await.expect("execute");
     }
 }
