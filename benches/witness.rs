@@ -12,9 +12,9 @@ use base64::engine::general_purpose::STANDARD;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
 
+use ikrar::tlog::cosignature::Cosigner;
 use ikrar::tlog::merkle::{self, Frontier, Hash, NodeId, ProofPlan};
 use ikrar::tlog::note::{self, Checkpoint, Verifier};
-use ikrar::witness::cosignature::Cosigner;
 use ikrar::witness::state::WitnessState;
 use ikrar::witness::{Witness, watched_logs};
 

@@ -2,7 +2,7 @@
 # Installs what the test suite drives, from Debian's packages and PyPI, when it is missing:
 # chromium + chromedriver (browser tests), poppler-utils, qpdf, zbar-tools (PDF and QR checks),
 # openssl (key interoperability), Python's cryptography (independent vector check) and
-# tlog-scales (an independent tlog-tiles reader), and
+# tlog-scales (an independent tlog-tiles reader), aics-witness (an independent tlog-witness), and
 # starts the local PostgreSQL cluster if it is installed but not running.
 set -euo pipefail
 
@@ -23,6 +23,28 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
 python3 -c 'import tlog_scales' 2>/dev/null || python3 -m pip install -q 'tlog-scales==0.0.3'
+
+# aics-witness: an independent C2SP tlog-witness (PyPI), which the witnessing tests run beside
+# `ikrar witness serve`. It needs Python 3.12 or newer, in its own virtual environment under
+# target/test-tools (or $IKRAR_TEST_TOOLS).
+tools="${IKRAR_TEST_TOOLS:-$(cd "$(dirname "$0")/.." && pwd)/target/test-tools}"
+if [ ! -x "$tools/aics-witness/bin/aics-witness" ]; then
+  py=""
+  for candidate in python3.13 python3.12 "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3; do
+    p="$(command -v "$candidate" 2>/dev/null || true)"
+    [ -z "$p" ] && [ -x "$candidate" ] && p="$candidate"
+    if [ -n "$p" ] && "$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+      py="$p"; break
+    fi
+  done
+  if [ -z "$py" ]; then
+    echo "aics-witness needs Python >= 3.12, and none was found" >&2
+    exit 1
+  fi
+  mkdir -p "$tools"
+  "$py" -m venv "$tools/aics-witness"
+  "$tools/aics-witness/bin/pip" install -q 'aics-witness==0.1.0' 'aics-tlog==0.2.1'
+fi
 
 if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
   if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then

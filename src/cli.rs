@@ -39,7 +39,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Keygen(args) => setup::keygen(&args),
         Command::Serve(args) => serve::serve(&url, args).await,
         Command::Audit(args) => audit::audit(&args).await,
-        Command::Verify { input, keys } => verify::verify(&input, &keys).await,
+        Command::Verify {
+            input,
+            keys,
+            policy,
+        } => {
+            let policy = policy.as_deref().map(read_policy).transpose()?;
+            verify::verify(&input, &keys, policy.as_ref()).await
+        }
         Command::Witness(command) => witness::witness(cli.database_url.as_deref(), command).await,
         Command::Loadtest(args) if args.slow_bodies + args.stalled_lines > 0 => {
             let report = crate::cli::loadtest::slow_clients(&args).await?;
@@ -122,6 +129,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
         }
     }
+}
+
+/// Reads and parses a witness policy file (c2sp.org/tlog-policy).
+pub(crate) fn read_policy(path: &std::path::Path) -> Result<crate::tlog::policy::Policy> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the witness policy {}", path.display()))?;
+    crate::tlog::policy::Policy::parse(&text)
+        .with_context(|| format!("the witness policy {}", path.display()))
 }
 
 /// Connects and migrates: every command works on a fresh database.

@@ -18,5 +18,6 @@ pub mod roster;
 pub mod sequencer;
 pub mod tiles;
 pub mod verification;
+pub mod witnessing;
 
 pub use error::{ServiceError, ServiceResult};

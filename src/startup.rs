@@ -14,9 +14,11 @@ use crate::http::state::AppState;
 use crate::service::ServiceError;
 use crate::service::live::Live;
 use crate::service::sequencer::{Health, Keys, RollbackGuard, Sequencer};
+use crate::service::witnessing::Witnessing;
 use crate::store::{KeyRow, Store, StoreError};
 use crate::tlog::keys::{KeyPurpose, NamedKey};
 use crate::tlog::note::Verifier;
+use crate::tlog::policy::Policy;
 
 /// Everything `serve` needs, already read from files and flags.
 pub struct Settings {
@@ -26,6 +28,8 @@ pub struct Settings {
     pub checkpoint_file: Option<PathBuf>,
     pub trusted_proxies: Vec<IpAddr>,
     pub lookup_limit: u32,
+    /// Witnesses to push checkpoints to, and the quorum to publish (SPEC 3.8).
+    pub witness_policy: Option<Policy>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +136,14 @@ pub async fn build_state(
         health.clone(),
         live.log.clone(),
     );
+    let policy = settings.witness_policy.map(Arc::new);
+    let witnessing = policy.as_ref().map(|p| {
+        Arc::new(Witnessing::spawn(
+            store.clone(),
+            p.clone(),
+            live.log.clone(),
+        ))
+    });
     let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
     let state = AppState {
         store,
@@ -154,6 +166,8 @@ pub async fn build_state(
         trusted_proxies: Arc::new(settings.trusted_proxies),
         live,
         streams: Default::default(),
+        policy,
+        witnessing,
     };
     spawn_limiter_cleanup(&state);
     Ok(state)

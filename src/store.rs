@@ -227,6 +227,16 @@ pub struct PledgeView {
     pub annul_log_index: Option<i64>,
 }
 
+/// A stored checkpoint with the verified cosignature lines gathered for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CosignedCheckpoint {
+    pub size: u64,
+    /// The log-signed note, without cosignatures.
+    pub note: String,
+    /// `(witness vkey, signature line without its newline)`.
+    pub lines: Vec<(String, String)>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogHead {
     pub size: u64,
@@ -404,6 +414,27 @@ pub trait Store: Send + Sync {
     /// The records with log indexes in `[start, end)`, in index order (an entry bundle).
     async fn log_entries_range(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>>;
     async fn checkpoints(&self) -> Result<Vec<(i64, String)>>;
+
+    /// The size witness `vkey` last cosigned (SPEC 3.8); `None` before first contact.
+    async fn witness_size(&self, vkey: &str) -> Result<Option<u64>>;
+    /// Records the size a witness says it is at (its 409 answer).
+    async fn set_witness_size(&self, vkey: &str, size: u64, now: i64) -> Result<()>;
+    /// Stores a verified cosignature line of the checkpoint of `size`, and that the
+    /// witness is now at `size`, in one transaction.
+    async fn add_cosignature(
+        &self,
+        vkey: &str,
+        size: u64,
+        line: &str,
+        cosigned_at: i64,
+        now: i64,
+    ) -> Result<()>;
+    /// The newest `limit` stored checkpoints that carry any cosignature, newest first.
+    async fn cosigned_checkpoints(&self, limit: u32) -> Result<Vec<CosignedCheckpoint>>;
+    /// Takes or renews the lease `name` for `holder` until `expires_at` (milliseconds),
+    /// when it is free, expired at `now`, or already `holder`'s. Whether `holder` has it.
+    async fn take_lease(&self, name: &str, holder: &str, now: i64, expires_at: i64)
+    -> Result<bool>;
 
     async fn pledge_by_log_index(&self, index: u64) -> Result<Option<PledgeView>>;
     /// The pledge that the annulment record at `index` annulled.

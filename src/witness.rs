@@ -4,7 +4,7 @@
 //! the pure engines (`tlog::note`, `tlog::merkle`) and the connection edge, nothing of the
 //! log server's state.
 //!
-//! - [`cosignature`]: cosignature/v1 keys, lines and their checks (c2sp.org/tlog-cosignature).
+//! - cosignature/v1 keys and lines are the pure engine [`crate::tlog::cosignature`].
 //! - [`request`]: the `add-checkpoint` request body.
 //! - [`state`]: the witness's own SQLite database (latest cosigned size and root per log).
 //! - [`server`]: `POST /add-checkpoint` and the status page `GET /`.
@@ -12,16 +12,15 @@
 //! [`Witness::add_checkpoint`] is the use case; its checks run in the order the spec gives
 //! them, so that each refusal has exactly the status code the spec names.
 
-pub mod cosignature;
 pub mod request;
 pub mod server;
 pub mod state;
 
 use std::collections::BTreeMap;
 
+use crate::tlog::cosignature::Cosigner;
 use crate::tlog::merkle;
 use crate::tlog::note::{self, Checkpoint, NoteError, Verifier};
-use cosignature::Cosigner;
 use state::WitnessState;
 
 /// A log the witness watches: its origin (the name of its key, per c2sp.org/tlog-witness

@@ -75,6 +75,10 @@ pub enum Command {
         /// checked offline against the log key
         #[arg(long)]
         keys: String,
+        /// Witness policy (c2sp.org/tlog-policy): the checkpoint of the log proof must be
+        /// cosigned by its quorum
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
 }
 
@@ -183,6 +187,10 @@ pub struct ServeArgs {
     /// Reverse proxies whose X-Forwarded-For is believed (repeatable)
     #[arg(long, env = "IKRAR_TRUSTED_PROXY", value_delimiter = ',')]
     pub trusted_proxy: Vec<IpAddr>,
+    /// Witness policy (c2sp.org/tlog-policy): the witnesses to push checkpoints to, and the
+    /// quorum that /log/checkpoint and proof bundles must meet
+    #[arg(long, env = "IKRAR_WITNESS_POLICY")]
+    pub witness_policy: Option<PathBuf>,
     /// NIP lookups per minute per client address (bursts of the same size)
     #[arg(long, env = "IKRAR_LOOKUP_LIMIT", default_value_t = 20)]
     pub lookup_limit: u32,
@@ -373,4 +381,7 @@ pub struct AuditArgs {
     /// A log-auditor API token: every entry is checked too
     #[arg(long, env = "IKRAR_AUDIT_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Witness policy (c2sp.org/tlog-policy): the checkpoint must be cosigned by its quorum
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
 }

@@ -89,6 +89,10 @@ async fn run(args: &AuditArgs) -> Result<String, Stop> {
         .clone()
         .unwrap_or_else(|| default_state_path(&url));
     let old = read_state(&state_path)?;
+    let policy = match &args.policy {
+        Some(path) => Some(super::read_policy(path).map_err(|e| unable(format!("{e:#}")))?),
+        None => None,
+    };
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
@@ -143,6 +147,10 @@ async fn run(args: &AuditArgs) -> Result<String, Stop> {
     })?;
     let checkpoint =
         Checkpoint::parse(body).map_err(|e| failed(format!("checkpoint rusak: {e}")))?;
+    let witnesses = match &policy {
+        Some(policy) => Some(offline::check_quorum(&note_text, policy).map_err(|e| failed(e.0))?),
+        None => None,
+    };
     let old = match old {
         Some(state) => Some(Seen::from_state(state, &checkpoint)?),
         None => None,
@@ -209,6 +217,11 @@ async fn run(args: &AuditArgs) -> Result<String, Stop> {
         summary.push_str(&format!(
             " · konsisten dengan checkpoint sebelumnya (ukuran {from})"
         ));
+    }
+    match witnesses.as_deref() {
+        Some([]) => summary.push_str(" · kebijakan saksi tidak meminta tanda tangan saksi"),
+        Some(names) => summary.push_str(&format!(" · disaksikan oleh {}", names.join(", "))),
+        None => {}
     }
     summary.push_str(&format!(
         " · tile hash diambil: {} · bundel entri diambil: {}",

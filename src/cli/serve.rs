@@ -49,6 +49,10 @@ pub(super) async fn serve(url: &str, args: ServeArgs) -> Result<()> {
             .ok_or_else(|| missing_key("IKRAR_LOG_KEY", "--log-key"))?;
         (keys::load_signing_key(p)?, keys::load_signing_key(l)?)
     };
+    let witness_policy = match &args.witness_policy {
+        Some(path) => Some(super::read_policy(path)?),
+        None => None,
+    };
     let store = store::connect(url)
         .await
         .with_context(|| format!("opening database {}", redact(url)))?;
@@ -68,6 +72,7 @@ pub(super) async fn serve(url: &str, args: ServeArgs) -> Result<()> {
             checkpoint_file,
             trusted_proxies: args.trusted_proxy.clone(),
             lookup_limit: args.lookup_limit,
+            witness_policy,
         },
     )
     .await?;

@@ -1,12 +1,15 @@
 //! `ikrar verify`: checks a QR text or a receipt PDF against the keys it is given, offline
-//! or against a server's keys and log. A PDF's attached tlog-proof is checked offline.
+//! or against a server's keys and log. A PDF's attached tlog-proof is checked offline, and
+//! with `--policy` so is the witness quorum on its checkpoint.
 
 use std::path::Path;
 
 use anyhow::Result;
 
+use crate::tlog::policy::Policy;
+
 /// `ikrar verify`: prints one line and exits 0 (valid) or 1 (invalid).
-pub(super) async fn verify(input: &str, keys_arg: &str) -> Result<()> {
+pub(super) async fn verify(input: &str, keys_arg: &str, policy: Option<&Policy>) -> Result<()> {
     use crate::service::offline::{self as v, Invalid, KeySet};
     crate::install_tls();
     let client = reqwest::Client::builder()
@@ -43,11 +46,27 @@ pub(super) async fn verify(input: &str, keys_arg: &str) -> Result<()> {
             }
             None => {}
         }
+        let mut quorum_checked = false;
+        if let (Some(policy), Some(note)) = (policy, &verified.checkpoint) {
+            line.push_str(&witnessed(&v::check_quorum(note, policy)?));
+            quorum_checked = true;
+        }
         if online {
-            let size = v::check_log(&client, keys_arg, &keys, &verified.record).await?;
+            let (size, note) = v::check_log(&client, keys_arg, &keys, &verified.record).await?;
             line.push_str(&format!(" · tercatat di log (checkpoint {size})"));
+            if let Some(policy) = policy {
+                line.push_str(&witnessed(&v::check_quorum(&note, policy)?));
+                quorum_checked = true;
+            }
         } else {
             line.push_str(" · status pembatalan hanya dapat diperiksa daring");
+        }
+        if policy.is_some() && !quorum_checked {
+            return Err(Invalid(
+                "kuorum saksi tidak dapat diperiksa: tidak ada checkpoint untuk diperiksa \
+                 (kode QR tidak memuatnya; periksa PDF-nya, atau gunakan --keys URL)"
+                    .to_string(),
+            ));
         }
         Ok(line)
     }
@@ -61,5 +80,13 @@ pub(super) async fn verify(input: &str, keys_arg: &str) -> Result<()> {
             println!("TIDAK SAH: {reason}");
             std::process::exit(1);
         }
+    }
+}
+
+fn witnessed(names: &[String]) -> String {
+    if names.is_empty() {
+        " · kebijakan saksi tidak meminta tanda tangan saksi".to_string()
+    } else {
+        format!(" · disaksikan oleh {}", names.join(", "))
     }
 }

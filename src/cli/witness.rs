@@ -8,9 +8,9 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result, bail};
 
 use crate::cli::args::{WitnessCommand, WitnessServeArgs};
+use crate::tlog::cosignature::{self, Cosigner};
 use crate::tlog::keys;
 use crate::tlog::note::Verifier;
-use crate::witness::cosignature::{self, Cosigner};
 use crate::witness::state::{DEFAULT_DATABASE_URL, WitnessState};
 use crate::witness::{self, Witness};
 

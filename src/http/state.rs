@@ -12,7 +12,9 @@ use crate::http::error::AppError;
 use crate::domain::public_url::PublicUrl;
 use crate::service::live::Live;
 use crate::service::sequencer::{Health, Keys, RollbackGuard, Sequencer};
+use crate::service::witnessing::Witnessing;
 use crate::store::Store;
+use crate::tlog::policy::Policy;
 
 pub type Limiter = DefaultKeyedRateLimiter<IpAddr>;
 
@@ -34,6 +36,10 @@ pub struct AppState {
     pub live: Arc<Live>,
     /// Event streams held per client address (SPEC 4.6).
     pub streams: Arc<StreamSlots>,
+    /// The witness policy: which checkpoint is published, what proofs lead to (SPEC 3.8).
+    pub policy: Option<Arc<Policy>>,
+    /// Pushes checkpoints to the policy's witnesses while this state lives.
+    pub witnessing: Option<Arc<Witnessing>>,
 }
 
 impl AppState {

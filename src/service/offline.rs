@@ -13,6 +13,7 @@ use crate::domain::statement::Statement;
 use crate::tlog::keys::KeyWindow;
 use crate::tlog::merkle::{hash_from_slice, leaf_hash, verify_inclusion};
 use crate::tlog::note::{Checkpoint, NoteError, Verifier};
+use crate::tlog::policy::{Policy, QuorumError};
 use crate::tlog::proof::{MAX_PROOF_BYTES, ProofError, TlogProof};
 use crate::tlog::record::{Format, Record};
 
@@ -123,6 +124,8 @@ pub struct Verified {
     /// The size of the checkpoint a PDF's attached tlog-proof proved the record into;
     /// `None` when there was no proof to check (a QR text, an older PDF).
     pub included_in: Option<u64>,
+    /// That proof's checkpoint note, with its cosignatures.
+    pub checkpoint: Option<String>,
 }
 
 /// Splits `<SCHEME>://<HOST>/V/<BASE32>` (either case) into HOST (lowercase) and the record.
@@ -166,6 +169,7 @@ pub fn verify_record(bytes: &[u8], keys: &KeySet, host: Option<&str>) -> Result<
         key_name: key.name.clone(),
         statement: None,
         included_in: None,
+        checkpoint: None,
     })
 }
 
@@ -212,7 +216,9 @@ pub fn verify_pdf(pdf: &[u8], keys: &KeySet) -> Result<Verified, Invalid> {
     let attached = crate::render::pdf::extract_attachment(pdf, &name, MAX_PROOF_BYTES)
         .map_err(|_| invalid(format!("bukti log {name} di PDF tidak dapat dibaca")))?;
     if let Some(bytes) = attached {
-        verified.included_in = Some(check_proof(&bytes, keys, &verified.record)?);
+        let (size, checkpoint) = check_proof_note(&bytes, keys, &verified.record)?;
+        verified.included_in = Some(size);
+        verified.checkpoint = Some(checkpoint);
     }
     Ok(verified)
 }
@@ -221,6 +227,11 @@ pub fn verify_pdf(pdf: &[u8], keys: &KeySet) -> Result<Verified, Invalid> {
 /// valid signature by one of the trusted log keys, names this log, and the record is at its
 /// index in that tree. Returns the checkpoint's size.
 pub fn check_proof(text: &[u8], keys: &KeySet, record: &Record) -> Result<u64, Invalid> {
+    check_proof_note(text, keys, record).map(|(size, _)| size)
+}
+
+/// [`check_proof`], also returning the proof's checkpoint note.
+fn check_proof_note(text: &[u8], keys: &KeySet, record: &Record) -> Result<(u64, String), Invalid> {
     let bad = |why: &str| invalid(format!("bukti log tidak sah: {why}"));
     let text = std::str::from_utf8(text).map_err(|_| bad("bukan teks UTF-8"))?;
     let proof =
@@ -250,7 +261,29 @@ pub fn check_proof(text: &[u8], keys: &KeySet, record: &Record) -> Result<u64, I
                 bad("rekaman tidak tercatat di log menurut bukti ini (bukti inklusi gagal)")
             }
         })?;
-    Ok(checkpoint.size)
+    Ok((checkpoint.size, proof.checkpoint))
+}
+
+/// Checks a checkpoint note against a witness policy (c2sp.org/tlog-policy): signed by one
+/// of the policy's logs when it lists any, and cosigned by its quorum. Returns the names of
+/// the witnesses that cosigned.
+pub fn check_quorum(note: &str, policy: &Policy) -> Result<Vec<String>, Invalid> {
+    if !policy.logs.is_empty() {
+        let logs: Vec<Verifier> = policy.logs.iter().map(|l| l.verifier.clone()).collect();
+        crate::tlog::note::open(note, &logs).map_err(|_| {
+            invalid("checkpoint tidak ditandatangani log yang disebut dalam kebijakan saksi")
+        })?;
+    }
+    policy.check_note(note).map_err(|e| match e {
+        QuorumError::NotMet { cosigned } if cosigned.is_empty() => invalid(
+            "kuorum saksi tidak terpenuhi: checkpoint belum ditandatangani bersama saksi mana pun",
+        ),
+        QuorumError::NotMet { cosigned } => invalid(format!(
+            "kuorum saksi tidak terpenuhi: hanya ditandatangani bersama oleh {}",
+            cosigned.join(", ")
+        )),
+        QuorumError::Note(_) => invalid("checkpoint rusak"),
+    })
 }
 
 /// Fetches the keys a user named by URL (`https://host` → `https://host/api/v1/keys`).
@@ -274,13 +307,14 @@ async fn get_text(client: &reqwest::Client, url: &str) -> Result<String, Invalid
         .map_err(|e| invalid(format!("jawaban {url} tidak terbaca: {e}")))
 }
 
-/// Online part: the record's leaf is in the log under the URL's latest signed checkpoint.
+/// Online part: the record's leaf is in the log under the URL's published checkpoint;
+/// returns the checkpoint's size and note.
 pub async fn check_log(
     client: &reqwest::Client,
     base: &str,
     keys: &KeySet,
     record: &Record,
-) -> Result<u64, Invalid> {
+) -> Result<(u64, String), Invalid> {
     let base = base.trim_end_matches('/');
     let note = get_text(client, &format!("{base}/log/checkpoint")).await?;
     let text = crate::tlog::note::open(&note, &[keys.log_verifier()?])
@@ -323,7 +357,7 @@ pub async fn check_log(
         &cp.root,
     )
     .map_err(|_| invalid("rekaman tidak tercatat di log transparansi (bukti inklusi gagal)"))?;
-    Ok(cp.size)
+    Ok((cp.size, note))
 }
 
 #[cfg(test)]

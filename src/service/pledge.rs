@@ -20,6 +20,7 @@ use crate::service::sequencer::{
     Signed,
 };
 use crate::store::{AuditEvent, PledgeReceipt, PledgeView, SignContext, Store, StoreError};
+use crate::tlog::policy::Policy;
 use crate::tlog::proof::TlogProof;
 use crate::tlog::record::{ANNUL_CATEGORIES, Record};
 
@@ -184,11 +185,12 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> ServiceError {
 /// today's roster. It carries the pledge's tlog-proof into the newest checkpoint (SPEC 3.6).
 pub async fn receipt_pdf(
     store: &dyn Store,
+    policy: Option<&Policy>,
     url: &PublicUrl,
     ctx: &SignContext,
     receipt: &PledgeReceipt,
 ) -> ServiceResult<Vec<u8>> {
-    let tlog_proof = proof::for_index(store, receipt.log_index as u64)
+    let tlog_proof = proof::for_index(store, policy, receipt.log_index as u64)
         .await?
         .to_text();
     let statement =
@@ -303,6 +305,7 @@ pub async fn view(store: &dyn Store, instansi_id: i64, id: i64) -> ServiceResult
 /// the bytes.
 pub async fn pdf_for_hr(
     store: &dyn Store,
+    policy: Option<&Policy>,
     url: &PublicUrl,
     instansi_id: i64,
     id: i64,
@@ -321,7 +324,7 @@ pub async fn pdf_for_hr(
         .receipt_for_invitation(invitation_id)
         .await?
         .ok_or_else(ServiceError::unknown)?;
-    let bytes = receipt_pdf(store, url, &ctx, &receipt).await?;
+    let bytes = receipt_pdf(store, policy, url, &ctx, &receipt).await?;
     audit::record(
         store,
         Some(p.instansi_id),
@@ -334,23 +337,28 @@ pub async fn pdf_for_hr(
 }
 
 /// The signer's tlog-proof (`/s/{token}/proof`), while the receipt is shown.
-pub async fn proof_for_signer(store: &dyn Store, raw_token: &str) -> ServiceResult<TlogProof> {
+pub async fn proof_for_signer(
+    store: &dyn Store,
+    policy: Option<&Policy>,
+    raw_token: &str,
+) -> ServiceResult<TlogProof> {
     let ctx = invitation(store, raw_token).await?;
     let receipt = receipt(store, &ctx)
         .await?
         .ok_or_else(|| ServiceError::not_found("pledge_missing", "Ikrar belum ditandatangani."))?;
-    proof::for_index(store, receipt.log_index as u64).await
+    proof::for_index(store, policy, receipt.log_index as u64).await
 }
 
 /// A pledge's tlog-proof for HR of its instansi; another instansi's answers 404. Not
 /// audited: it holds hashes and the public checkpoint, nothing about the person.
 pub async fn proof_for_hr(
     store: &dyn Store,
+    policy: Option<&Policy>,
     instansi_id: i64,
     id: i64,
 ) -> ServiceResult<TlogProof> {
     let p = view(store, instansi_id, id).await?;
-    proof::for_index(store, p.log_index as u64).await
+    proof::for_index(store, policy, p.log_index as u64).await
 }
 
 /// Annuls a pledge once (SPEC 2): the annulment is itself a log entry, and the employee can

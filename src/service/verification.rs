@@ -348,6 +348,13 @@ pub async fn inclusion_proof(store: &dyn Store, index: u64, size: u64) -> Servic
     assemble(store, &plan).await
 }
 
+/// A consistency proof from stored perfect nodes, for sizes the caller checked.
+pub async fn consistency_proof(store: &dyn Store, old: u64, new: u64) -> ServiceResult<Vec<Hash>> {
+    let plan = ProofPlan::consistency(old, new)
+        .map_err(|e| proof_range(format!("Rentang tidak sah: {e}")))?;
+    assemble(store, &plan).await
+}
+
 /// An inclusion proof against a tree size the log has reached.
 pub async fn inclusion(store: &dyn Store, index: u64, size: u64) -> ServiceResult<Inclusion> {
     let head = store.log_head().await?;
@@ -374,9 +381,7 @@ pub async fn consistency(store: &dyn Store, old: u64, new: u64) -> ServiceResult
             head.size
         )));
     }
-    let plan = ProofPlan::consistency(old, new)
-        .map_err(|e| proof_range(format!("Rentang tidak sah: {e}")))?;
-    Ok(encode(&assemble(store, &plan).await?))
+    Ok(encode(&consistency_proof(store, old, new).await?))
 }
 
 async fn assemble(store: &dyn Store, plan: &ProofPlan) -> ServiceResult<Vec<Hash>> {

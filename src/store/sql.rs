@@ -57,6 +57,11 @@ impl RowsAffected for PgQueryResult {
     }
 }
 
+/// A witness's progress, set from a cosignature or from its 409 answer.
+const UPSERT_WITNESS_SIZE: &str =
+    "INSERT INTO witness_progress (vkey, size, updated_at) VALUES ($1, $2, $3)
+     ON CONFLICT (vkey) DO UPDATE SET size = excluded.size, updated_at = excluded.updated_at";
+
 /// The log-state row's read, a literal so that engines can append their row lock with
 /// `concat!` for [`Engine::LOCK_HEAD`].
 macro_rules! log_state {
@@ -641,6 +646,100 @@ where
                 .fetch_all(&self.pool)
                 .await?,
         )
+    }
+
+    async fn witness_size(&self, vkey: &str) -> Result<Option<u64>> {
+        let size: Option<i64> =
+            sqlx::query_scalar("SELECT size FROM witness_progress WHERE vkey = $1")
+                .bind(vkey)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(size.map(|s| s as u64))
+    }
+
+    async fn set_witness_size(&self, vkey: &str, size: u64, now: i64) -> Result<()> {
+        sqlx::query(UPSERT_WITNESS_SIZE)
+            .bind(vkey)
+            .bind(size as i64)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn add_cosignature(
+        &self,
+        vkey: &str,
+        size: u64,
+        line: &str,
+        cosigned_at: i64,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO cosignatures (size, vkey, line, cosigned_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (size, vkey) DO NOTHING",
+        )
+        .bind(size as i64)
+        .bind(vkey)
+        .bind(line)
+        .bind(cosigned_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(UPSERT_WITNESS_SIZE)
+            .bind(vkey)
+            .bind(size as i64)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn cosigned_checkpoints(&self, limit: u32) -> Result<Vec<CosignedCheckpoint>> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT c.size, c.note, s.vkey, s.line
+             FROM checkpoints c JOIN cosignatures s ON s.size = c.size
+             WHERE c.size IN (SELECT DISTINCT size FROM cosignatures ORDER BY size DESC LIMIT $1)
+             ORDER BY c.size DESC, s.vkey",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<CosignedCheckpoint> = Vec::new();
+        for (size, note, vkey, line) in rows {
+            match out.last_mut() {
+                Some(last) if last.size == size as u64 => last.lines.push((vkey, line)),
+                _ => out.push(CosignedCheckpoint {
+                    size: size as u64,
+                    note,
+                    lines: vec![(vkey, line)],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool> {
+        let taken = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE leases.holder = excluded.holder OR leases.expires_at < $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
     }
 
     async fn pledge_by_log_index(&self, index: u64) -> Result<Option<PledgeView>> {

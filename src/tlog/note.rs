@@ -119,26 +119,9 @@ pub fn sign(text: &str, name: &str, key: &SigningKey) -> Result<String, NoteErro
 /// Parses a signed note and returns its text when at least one signature by one of `verifiers` verifies (verify_strict);
 /// signatures by unknown keys are ignored; a known key's bad signature is an error.
 pub fn open<'a>(note: &'a str, verifiers: &[Verifier]) -> Result<&'a str, NoteError> {
-    check_chars(note)?;
-    // The text ends at the last empty line: the text itself may contain empty lines.
-    let split = note
-        .rfind("\n\n")
-        .ok_or(NoteError::Malformed("no empty line before the signatures"))?;
-    let (text, signatures) = (&note[..split + 1], &note[split + 2..]);
-    let Some(signatures) = signatures.strip_suffix('\n') else {
-        return Err(NoteError::Malformed(
-            "signature block must end in a newline",
-        ));
-    };
-    if signatures.is_empty() {
-        return Err(NoteError::Malformed("no signature lines"));
-    }
-
+    let (text, lines) = split(note)?;
     let mut verified = false;
-    for (count, line) in signatures.split('\n').enumerate() {
-        if count == MAX_SIGNATURES {
-            return Err(NoteError::Malformed("too many signatures"));
-        }
+    for line in lines {
         let (name, id, signature) = parse_signature_line(line)?;
         let Some(verifier) = verifiers.iter().find(|v| v.name == name && v.key_id == id) else {
             continue;
@@ -156,6 +139,30 @@ pub fn open<'a>(note: &'a str, verifiers: &[Verifier]) -> Result<&'a str, NoteEr
     } else {
         Err(NoteError::NoTrustedSignature)
     }
+}
+
+/// Splits a signed note into its text (ending in its newline) and its signature lines
+/// (without newlines), checking the layout but no signature.
+pub fn split(note: &str) -> Result<(&str, Vec<&str>), NoteError> {
+    check_chars(note)?;
+    // The text ends at the last empty line: the text itself may contain empty lines.
+    let split = note
+        .rfind("\n\n")
+        .ok_or(NoteError::Malformed("no empty line before the signatures"))?;
+    let (text, signatures) = (&note[..split + 1], &note[split + 2..]);
+    let Some(signatures) = signatures.strip_suffix('\n') else {
+        return Err(NoteError::Malformed(
+            "signature block must end in a newline",
+        ));
+    };
+    if signatures.is_empty() {
+        return Err(NoteError::Malformed("no signature lines"));
+    }
+    let lines: Vec<&str> = signatures.split('\n').collect();
+    if lines.len() > MAX_SIGNATURES {
+        return Err(NoteError::Malformed("too many signatures"));
+    }
+    Ok((text, lines))
 }
 
 /// Splits `— <name> <base64>` into the name, key id and signature bytes.

@@ -23,3 +23,4 @@ mod tiles;
 mod vectors;
 mod verify_cli;
 mod witness;
+mod witnessing;

@@ -153,6 +153,7 @@ pub fn settings() -> Settings {
         checkpoint_file: None,
         trusted_proxies: Vec::new(),
         lookup_limit: 20,
+        witness_policy: None,
     }
 }
 
@@ -437,20 +438,40 @@ pub fn b64_hashes(v: &Value) -> Vec<[u8; 32]> {
         .collect()
 }
 
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 /// An app served over real TCP on a free loopback port, its public URL pointing there.
 pub async fn spawn_server() -> (TestApp, String) {
+    let (app, base, _) = spawn_server_with(TestDb::new().await, |_| {}).await;
+    (app, base)
+}
+
+/// [`spawn_server`] on `db`, with settings changed by `edit` (the public URL is set first,
+/// so `edit` sees it); the server task's handle, to stop it.
+pub async fn spawn_server_with(
+    db: TestDb,
+    edit: impl FnOnce(&mut Settings),
+) -> (TestApp, String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let mut s = settings();
     s.public_url = PublicUrl::parse(&base).expect("valid");
-    let app = TestApp::with_settings(TestDb::new().await, s).await;
+    edit(&mut s);
+    let app = TestApp::with_settings(db, s).await;
     let state = app.state.clone();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let _ = ikrar::http::serve(listener, state, std::future::pending()).await;
     });
-    (app, base)
+    (app, base, task)
 }
 
 /// An account with an API token; returns the bearer token.

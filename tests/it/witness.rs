@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::support::free_port;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::SigningKey;
@@ -78,17 +80,14 @@ impl ForeignLog {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+fn witness_keygen(dir: &Path) -> String {
+    witness_keygen_as(dir, WITNESS)
 }
 
-fn witness_keygen(dir: &Path) -> String {
+/// `ikrar witness keygen --name NAME --out DIR`; the witness's vkey.
+pub fn witness_keygen_as(dir: &Path, name: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_ikrar"))
-        .args(["witness", "keygen", "--name", WITNESS, "--out"])
+        .args(["witness", "keygen", "--name", name, "--out"])
         .arg(dir)
         .output()
         .expect("run keygen");
@@ -103,9 +102,10 @@ fn witness_keygen(dir: &Path) -> String {
         .to_owned()
 }
 
-struct WitnessServer {
+/// An `ikrar witness serve` process, killed when dropped.
+pub struct WitnessServer {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Drop for WitnessServer {
@@ -117,9 +117,15 @@ impl Drop for WitnessServer {
 
 impl WitnessServer {
     async fn start(dir: &Path, log_vkey: &Path, port: u16) -> Self {
+        Self::start_as(dir, WITNESS, log_vkey, port).await
+    }
+
+    /// Serves the witness keyed in `dir` (by [`witness_keygen_as`]) as `name`, watching the
+    /// logs whose vkeys are in the file `log_vkey`.
+    pub async fn start_as(dir: &Path, name: &str, log_vkey: &Path, port: u16) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_ikrar"))
             .args(["witness", "serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(["--name", WITNESS, "--key"])
+            .args(["--name", name, "--key"])
             .arg(dir.join("witness.pem"))
             .arg("--log")
             .arg(log_vkey)

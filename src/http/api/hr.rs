@@ -337,6 +337,7 @@ pub async fn pledge_pdf(
 ) -> AppResult<Response> {
     let (log_index, bytes) = pledge::pdf_for_hr(
         state.store.as_ref(),
+        state.policy.as_deref(),
         &state.public_url,
         caller.instansi()?,
         id,

@@ -13,14 +13,26 @@ use crate::http::extract::ApiQuery;
 use crate::http::state::AppState;
 use crate::service::tiles::{self, TileBody};
 use crate::service::verification::{self, Inclusion};
+use crate::service::witnessing;
 use crate::tlog::tiles::TileRequest;
 
-/// The latest checkpoint as a signed note. Before the first append, a signed empty tree.
-/// Mutable, so cached for two seconds at most (tlog-tiles: "a few seconds").
+/// The published checkpoint as a signed note (SPEC 3.5): the newest that the witness
+/// policy accepts, with every cosignature gathered for it; without a policy, or before any
+/// checkpoint met it, the newest log-signed one (before the first append, a signed empty
+/// tree). Mutable, so cached for two seconds at most (tlog-tiles: "a few seconds").
 pub async fn checkpoint(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
-    let note = verification::current_checkpoint(state.store.as_ref(), &state.keys)
-        .await?
-        .1;
+    let accepted = match &state.policy {
+        Some(policy) => witnessing::accepted_checkpoint(state.store.as_ref(), policy, 1).await?,
+        None => None,
+    };
+    let note = match accepted {
+        Some((_, note)) => note,
+        None => {
+            verification::current_checkpoint(state.store.as_ref(), &state.keys)
+                .await?
+                .1
+        }
+    };
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),

@@ -41,7 +41,7 @@ pub async fn by_record(
     ApiPath(raw): ApiPath<String>,
 ) -> AppResult<Response> {
     Ok(response(
-        &proof::for_record(state.store.as_ref(), &raw).await?,
+        &proof::for_record(state.store.as_ref(), state.policy.as_deref(), &raw).await?,
     ))
 }
 
@@ -52,6 +52,12 @@ pub async fn by_pledge(
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Response> {
     Ok(response(
-        &pledge::proof_for_hr(state.store.as_ref(), caller.instansi()?, id).await?,
+        &pledge::proof_for_hr(
+            state.store.as_ref(),
+            state.policy.as_deref(),
+            caller.instansi()?,
+            id,
+        )
+        .await?,
     ))
 }

@@ -216,8 +216,14 @@ async fn pdf_inner(state: &AppState, token: &str) -> AppResult<Response> {
     let receipt = pledge::receipt(state.store.as_ref(), &ctx)
         .await?
         .ok_or_else(|| AppError::not_found("pledge_missing", "Ikrar belum ditandatangani."))?;
-    let bytes =
-        pledge::receipt_pdf(state.store.as_ref(), &state.public_url, &ctx, &receipt).await?;
+    let bytes = pledge::receipt_pdf(
+        state.store.as_ref(),
+        state.policy.as_deref(),
+        &state.public_url,
+        &ctx,
+        &receipt,
+    )
+    .await?;
     let filename = format!("ikrar-{}.pdf", receipt.log_index);
     Ok((
         [
@@ -235,7 +241,8 @@ async fn pdf_inner(state: &AppState, token: &str) -> AppResult<Response> {
 /// The signer's tlog-proof (SPEC 3.5), the same bundle the PDF carries, as a file.
 pub async fn proof(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Response {
     private(
-        match pledge::proof_for_signer(state.store.as_ref(), &token).await {
+        match pledge::proof_for_signer(state.store.as_ref(), state.policy.as_deref(), &token).await
+        {
             Ok(p) => crate::http::api::proof::response(&p),
             Err(e) => page_error(e.into()),
         },
