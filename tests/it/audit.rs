@@ -184,10 +184,16 @@ async fn full_tiles_are_read_once_and_partial_ones_again_as_they_grow() {
 }
 
 /// A consistent copy of the database at this moment; returns its URL.
-fn snapshot(db: &TestDb, dir: &Path) -> String {
+/// A copy of `db` as it is now (an old backup, to restore later); its URL.
+pub fn snapshot(db: &TestDb, dir: &Path) -> String {
     if db.is_postgres() {
         let admin = std::env::var("IKRAR_TEST_DATABASE").expect("postgres admin URL");
-        let name = format!("ikrar_audit_copy_{}", std::process::id());
+        static COPIES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "ikrar_copy_{}_{}",
+            std::process::id(),
+            COPIES.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
         let (server, _) = admin.rsplit_once('/').expect("URL with a database");
         let copy = format!("{server}/{name}");
         let dump = dir.join("old.dump");
@@ -266,9 +272,14 @@ async fn a_restored_backup_with_other_pledges_is_a_rewritten_history() {
         None,
     ));
     drop(restored);
-    if app.db.is_postgres() {
+    drop_snapshot(&app.db, &old_url).await;
+}
+
+/// Drops a PostgreSQL copy made by [`snapshot`] (a SQLite copy goes with its directory).
+pub async fn drop_snapshot(db: &TestDb, url: &str) {
+    if db.is_postgres() {
         let admin = std::env::var("IKRAR_TEST_DATABASE").expect("admin");
-        let name = old_url.rsplit_once('/').expect("name").1.to_string();
+        let name = url.rsplit_once('/').expect("name").1.to_string();
         use sqlx::Connection;
         let mut c = sqlx::PgConnection::connect(&admin).await.expect("connect");
         sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -256,20 +256,192 @@ fn ikrar(args: &[&str]) -> (i32, String) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_witnesses_cosign_300_fresh_pledges_and_the_receipt_verifies_offline() {
-    // The origin comes from the public URL: start once to learn it, then bring up the
-    // witnesses and serve with the policy on a second port of the same database.
+/// A seeded database whose log origin (fixed by its first start, from the public URL) is
+/// known, so that witnesses can be set up before the server that pushes to them starts.
+async fn seeded_log() -> (TestDb, Seeded, String, String) {
     let db = TestDb::new().await;
-    let (probe, probe_base, probe_task) = spawn_server_with(db.shared(), |_| {}).await;
+    let (probe, _, probe_task) = spawn_server_with(db.shared(), |_| {}).await;
     let seeded = seed(probe.store()).await;
     let (origin, log_vkey) = log_identity(&probe).await;
-    assert_eq!(
-        origin,
-        format!("{}/log", probe_base.trim_start_matches("http://"))
-    );
     probe_task.abort();
     drop(probe);
+    (db, seeded, origin, log_vkey)
+}
+
+/// One `ikrar witness serve` for `log_vkey` and a policy of it alone (`quorum bawaslu`);
+/// the witness is not started: the caller starts it on `port` when it wants.
+fn single_witness(dir: &Path, log_vkey: &str, port: u16) -> (PathBuf, String) {
+    let vkey = witness_keygen_as(dir, "bawaslu.example/saksi");
+    let log_file = dir.join("log.vkey");
+    std::fs::write(&log_file, format!("{log_vkey}\n")).expect("write");
+    let policy = format!("witness bawaslu {vkey} http://127.0.0.1:{port}/\nquorum bawaslu\n");
+    (log_file, policy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_that_was_down_or_lost_our_progress_is_caught_up() {
+    let (db, seeded, _, log_vkey) = seeded_log().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let (log_file, policy_text) = single_witness(dir.path(), &log_vkey, port);
+    let policy = Policy::parse(&policy_text).expect("policy");
+    let (app, base, _task) = server_with_policy(db.shared(), &policy_text).await;
+
+    // The witness is down: signing goes on, the published checkpoint is log-signed only.
+    sign_all(&base, &seeded, 0..3, 3).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let served = reqwest::get(format!("{base}/log/checkpoint"))
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(policy.check_note(&served).is_err(), "{served}");
+    assert_eq!(
+        app.store()
+            .witness_size(&policy.witnesses[0].vkey)
+            .await
+            .expect("query"),
+        None
+    );
+
+    // It comes up: the retry reaches it, `old 0` on first contact.
+    let _w = WitnessServer::start_as(dir.path(), "bawaslu.example/saksi", &log_file, port).await;
+    quorum_checkpoint(&base, &policy, 3, Duration::from_secs(30)).await;
+    assert_eq!(
+        app.store()
+            .witness_size(&policy.witnesses[0].vkey)
+            .await
+            .expect("query"),
+        Some(3)
+    );
+
+    // Our record of its size is lost (say, a restore of that table): the witness answers
+    // 409 with its size, and the next request carries the right `old` and proof.
+    exec(&db, "UPDATE witness_progress SET size = 0").await;
+    sign_all(&base, &seeded, 3..4, 1).await;
+    quorum_checkpoint(&base, &policy, 4, Duration::from_secs(30)).await;
+    assert_eq!(
+        app.store()
+            .witness_size(&policy.witnesses[0].vkey)
+            .await
+            .expect("query"),
+        Some(4)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_push_once_and_publish_the_same_cosigned_checkpoint() {
+    let (db, seeded, _, log_vkey) = seeded_log().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let (log_file, policy_text) = single_witness(dir.path(), &log_vkey, port);
+    let policy = Policy::parse(&policy_text).expect("policy");
+    let _w = WitnessServer::start_as(dir.path(), "bawaslu.example/saksi", &log_file, port).await;
+    let (a, base_a, _ta) = server_with_policy(db.shared(), &policy_text).await;
+    let (_b, base_b, _tb) = server_with_policy(db.shared(), &policy_text).await;
+
+    sign_all(&base_a, &seeded, 0..4, 4).await;
+    sign_all(&base_b, &seeded, 4..8, 4).await;
+    let from_a = quorum_checkpoint(&base_a, &policy, 8, Duration::from_secs(30)).await;
+    let from_b = quorum_checkpoint(&base_b, &policy, 8, Duration::from_secs(30)).await;
+    assert_eq!(from_a, from_b);
+    // One lease, one holder: the deployment pushed once per checkpoint, not once per instance.
+    let now = chrono::Utc::now().timestamp_millis();
+    assert!(
+        !a.store()
+            .take_lease("witnessing", "another-instance", now, now + 1000)
+            .await
+            .expect("lease"),
+        "the lease is held"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn witnesses_refuse_a_history_rewritten_from_an_old_backup() {
+    let (db, seeded, origin, log_vkey) = seeded_log().await;
+    let w = witnesses(&origin, &log_vkey).await;
+    let policy = Policy::parse(&w.policy).expect("policy");
+    let policy_file = w.dir.path().join("policy.txt");
+    let (app, base, task) = server_with_policy(db.shared(), &w.policy).await;
+    sign_all(&base, &seeded, 0..3, 3).await;
+    quorum_checkpoint(&base, &policy, 3, Duration::from_secs(30)).await;
+    let old_url = crate::audit::snapshot(&db, w.dir.path());
+    sign_all(&base, &seeded, 3..5, 2).await;
+    let seen = quorum_checkpoint(&base, &policy, 5, Duration::from_secs(30)).await;
+    let state = w.dir.path().join("log.audit-state");
+    let audit = |base: &str| {
+        ikrar(&[
+            "audit",
+            "--url",
+            base,
+            "--state",
+            state.to_str().expect("utf-8"),
+            "--policy",
+            policy_file.to_str().expect("utf-8"),
+        ])
+    };
+    let (code, out) = audit(&base);
+    assert_eq!(code, 0, "{out}");
+    task.abort();
+    drop(app);
+
+    // The operator restores the 3-entry backup without its rollback guard, with the same
+    // keys and witnesses, and signs other pledges: a second history of size 6.
+    let (restored, restored_base, restored_task) =
+        server_with_policy(TestDb::at(&old_url), &w.policy).await;
+    sign_all(&restored_base, &seeded, 10..13, 3).await;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let evidence = loop {
+        let (size, evidence) = w.aics.status();
+        assert_eq!(
+            size,
+            Some(5),
+            "the independent witness moved off the history it saw"
+        );
+        if evidence > 0 || started.elapsed() > Duration::from_secs(30) {
+            break evidence;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        evidence > 0,
+        "aics-witness kept no evidence of the bad consistency proof"
+    );
+    let page = http
+        .get(&w.ikrar.base)
+        .send()
+        .await
+        .expect("status")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains(&origin), "{page}");
+    // Neither witness cosigned any checkpoint of the new history: what the restored server
+    // publishes is at most the old cosigned size 3, or log-signed only.
+    let served = http
+        .get(format!("{restored_base}/log/checkpoint"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    let size: u64 = served.lines().nth(1).expect("size").parse().expect("size");
+    assert!(size <= 3 || policy.check_note(&served).is_err(), "{served}");
+    assert_ne!(served, seen);
+    // The auditor who saw size 5 is told.
+    let (code, out) = audit(&restored_base);
+    assert_eq!(code, 1, "{out}");
+    restored_task.abort();
+    drop(restored);
+    crate::audit::drop_snapshot(&db, &old_url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_witnesses_cosign_300_fresh_pledges_and_the_receipt_verifies_offline() {
+    let (db, seeded, origin, log_vkey) = seeded_log().await;
     let w = witnesses(&origin, &log_vkey).await;
     let policy = Policy::parse(&w.policy).expect("policy");
     // The origin stays the one stored at first start, whatever port serves it now.
