@@ -1083,3 +1083,128 @@ async fn store_users_tokens_sessions_settings_and_keys() {
         ]
     );
 }
+
+#[tokio::test]
+async fn store_lease_is_held_by_one_holder_until_it_expires() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    assert!(
+        store
+            .take_lease("witnessing", "a", NOW, NOW + 10)
+            .await
+            .expect("take")
+    );
+    assert!(
+        !store
+            .take_lease("witnessing", "b", NOW + 5, NOW + 15)
+            .await
+            .expect("refused")
+    );
+    // The holder renews; another name is another lease.
+    assert!(
+        store
+            .take_lease("witnessing", "a", NOW + 9, NOW + 19)
+            .await
+            .expect("renew")
+    );
+    assert!(
+        store
+            .take_lease("other", "b", NOW + 9, NOW + 19)
+            .await
+            .expect("other")
+    );
+    assert!(
+        !store
+            .take_lease("witnessing", "b", NOW + 18, NOW + 28)
+            .await
+            .expect("held")
+    );
+    // Once it runs out, another instance takes it over, and the old holder is refused.
+    assert!(
+        store
+            .take_lease("witnessing", "b", NOW + 20, NOW + 30)
+            .await
+            .expect("over")
+    );
+    assert!(
+        !store
+            .take_lease("witnessing", "a", NOW + 21, NOW + 31)
+            .await
+            .expect("lost")
+    );
+}
+
+#[tokio::test]
+async fn store_witness_progress_and_cosignatures() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    assert_eq!(store.witness_size("w+1+A").await.expect("none"), None);
+    store.set_witness_size("w+1+A", 7, NOW).await.expect("set");
+    assert_eq!(store.witness_size("w+1+A").await.expect("set"), Some(7));
+    assert!(
+        store
+            .cosigned_checkpoints(8)
+            .await
+            .expect("none")
+            .is_empty()
+    );
+    // Cosignatures belong to stored checkpoints: append two batches.
+    let mut frontier = Frontier::empty();
+    for batch in 0..2u64 {
+        let mut tx = store.begin_append().await.expect("begin");
+        let head = tx.lock_head().await.expect("head");
+        let mut append = Append {
+            old_size: head.size,
+            old_root: head.root,
+            entries: Vec::new(),
+            nodes: Vec::new(),
+            head: head.clone(),
+            pledges: Vec::new(),
+            annulments: Vec::new(),
+        };
+        for i in 0..3u64 {
+            let record = vec![batch as u8, i as u8];
+            let index = frontier.size();
+            append.nodes.extend(frontier.push(leaf_hash(&record)));
+            append.entries.push((index, record));
+        }
+        append.head = LogHead {
+            size: frontier.size(),
+            root: frontier.root(),
+            frontier: frontier.to_bytes(),
+            last_time: NOW,
+            checkpoint: format!("note {}\n", frontier.size()),
+        };
+        tx.write(&append).await.expect("write");
+        tx.commit().await.expect("commit");
+    }
+    store
+        .add_cosignature("w+1+A", 3, "— w a", NOW, NOW)
+        .await
+        .expect("add");
+    store
+        .add_cosignature("w+1+A", 6, "— w b", NOW, NOW)
+        .await
+        .expect("add");
+    store
+        .add_cosignature("v+2+B", 6, "— v c", NOW, NOW)
+        .await
+        .expect("add");
+    // A repeat of the same cosignature is kept once.
+    store
+        .add_cosignature("v+2+B", 6, "— v c", NOW, NOW)
+        .await
+        .expect("repeat");
+    assert_eq!(store.witness_size("w+1+A").await.expect("moved"), Some(6));
+    let got = store.cosigned_checkpoints(8).await.expect("two");
+    assert_eq!(got.iter().map(|c| c.size).collect::<Vec<_>>(), vec![6, 3]);
+    assert_eq!(got[0].note, "note 6\n");
+    assert_eq!(
+        got[0].lines,
+        vec![
+            ("v+2+B".to_string(), "— v c".to_string()),
+            ("w+1+A".to_string(), "— w b".to_string())
+        ]
+    );
+    assert_eq!(store.cosigned_checkpoints(1).await.expect("one").len(), 1);
+}
