@@ -64,6 +64,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 tokens,
                 args.concurrency,
                 args.duration.map(std::time::Duration::from_secs),
+                args.watch_checkpoint,
             )
             .await?;
             println!("{}", report.render());

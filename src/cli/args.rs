@@ -137,6 +137,10 @@ pub struct LoadtestArgs {
     /// Stop after this many seconds even if links remain
     #[arg(long)]
     pub duration: Option<u64>,
+    /// Also poll /log/checkpoint and report how long after its 201 each pledge was covered
+    /// by the published (with a witness policy: cosigned) checkpoint
+    #[arg(long)]
+    pub watch_checkpoint: bool,
     /// Slow-client mode: connections that send a sign request's headers and half its body,
     /// then stall
     #[arg(long, default_value_t = 0)]

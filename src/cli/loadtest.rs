@@ -1,6 +1,8 @@
 //! `ikrar loadtest`: signs every link of a links.csv once, with C requests in flight, and
 //! reports pledges/s and latency percentiles. Run again on the same links, it measures the
-//! idempotent path (every answer 200).
+//! idempotent path (every answer 200). With `--watch-checkpoint` it also polls
+//! `/log/checkpoint` and reports, per new pledge, how long after its 201 the published
+//! checkpoint covered it: with a witness policy, the witnessing lag (SPEC 8).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,15 +18,26 @@ pub struct Report {
     pub errors: usize,
     pub elapsed: Duration,
     pub latencies: Vec<Duration>,
+    /// Per new pledge, from its 201 until a published checkpoint covered it (sorted), and
+    /// how many were still not covered when watching stopped.
+    pub coverage: Option<(Vec<Duration>, usize)>,
 }
+
+/// Sorted durations' value at `p` (0..=1).
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// How long it stays watching after the last answer, for the checkpoint to catch up.
+const WATCH_AFTER: Duration = Duration::from_secs(30);
+const WATCH_EVERY: Duration = Duration::from_millis(20);
 
 impl Report {
     fn percentile(&self, p: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let at = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies[at]
+        percentile(&self.latencies, p)
     }
 
     pub fn render(&self) -> String {
@@ -44,7 +57,17 @@ impl Report {
             p90 = ms(self.percentile(0.90)),
             p99 = ms(self.percentile(0.99)),
             max = ms(self.latencies.last().copied().unwrap_or_default()),
-        )
+        ) + &self.coverage.as_ref().map_or(String::new(), |(lags, uncovered)| {
+            format!(
+                "\ncovered by /log/checkpoint after the 201, ms: p50 {:.0}  p99 {:.0}  max {:.0} \
+                 ({} pledges, {uncovered} not covered within {}s)",
+                ms(percentile(lags, 0.50)),
+                ms(percentile(lags, 0.99)),
+                ms(lags.last().copied().unwrap_or_default()),
+                lags.len(),
+                WATCH_AFTER.as_secs()
+            )
+        })
     }
 }
 
@@ -74,6 +97,7 @@ pub async fn run(
     tokens: Vec<String>,
     concurrency: usize,
     duration: Option<Duration>,
+    watch_checkpoint: bool,
 ) -> Result<Report> {
     crate::install_tls();
     let client = reqwest::Client::builder()
@@ -81,6 +105,16 @@ pub async fn run(
         .timeout(Duration::from_secs(60))
         .build()?;
     let endpoint = format!("{}/api/v1/sign", url.trim_end_matches('/'));
+    let (stop_watching, watcher) = if watch_checkpoint {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let checkpoint = format!("{}/log/checkpoint", url.trim_end_matches('/'));
+        (
+            Some(tx),
+            Some(tokio::spawn(watch_sizes(client.clone(), checkpoint, rx))),
+        )
+    } else {
+        (None, None)
+    };
     let tokens = Arc::new(tokens);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
@@ -103,15 +137,22 @@ pub async fn run(
                 let body =
                     serde_json::json!({"token": tokens[i], "consent_name": "Peserta Uji Beban"});
                 let t = Instant::now();
+                let mut index = None;
                 let status = match client.post(&endpoint).json(&body).send().await {
                     Ok(res) => {
                         let status = res.status().as_u16();
-                        let _ = res.bytes().await;
+                        let body = res.bytes().await.unwrap_or_default();
+                        if watch_checkpoint && status == 201 {
+                            index = serde_json::from_slice::<serde_json::Value>(&body)
+                                .ok()
+                                .and_then(|v| v["log_index"].as_u64());
+                        }
                         Some(status)
                     }
                     Err(_) => None,
                 };
-                seen.push((status, t.elapsed()));
+                let latency = t.elapsed();
+                seen.push((status, latency, index.map(|i| (i, t + latency))));
             }
         });
     }
@@ -121,20 +162,80 @@ pub async fn run(
         errors: 0,
         elapsed: Duration::ZERO,
         latencies: Vec::with_capacity(tokens.len()),
+        coverage: None,
     };
+    let mut created = Vec::new();
     while let Some(done) = workers.join_next().await {
-        for (status, latency) in done? {
+        for (status, latency, answered) in done? {
             report.sent += 1;
             match status {
                 Some(s) => *report.statuses.entry(s).or_default() += 1,
                 None => report.errors += 1,
             }
             report.latencies.push(latency);
+            created.extend(answered);
         }
     }
     report.elapsed = start.elapsed();
     report.latencies.sort();
+    if let (Some(stop), Some(watcher)) = (stop_watching, watcher) {
+        let needed = created.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
+        let _ = stop.send(Some(needed));
+        let sizes = watcher.await?;
+        report.coverage = Some(coverage(&created, &sizes));
+    }
     Ok(report)
+}
+
+/// Polls the published checkpoint's size; returns when it goes up (time, size). Once told
+/// the size that covers every pledge, it stops at that size or [`WATCH_AFTER`] later.
+async fn watch_sizes(
+    client: reqwest::Client,
+    url: String,
+    mut until: tokio::sync::watch::Receiver<Option<u64>>,
+) -> Vec<(Instant, u64)> {
+    let mut seen: Vec<(Instant, u64)> = Vec::new();
+    let mut deadline = None;
+    loop {
+        if let Some(target) = *until.borrow_and_update() {
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + WATCH_AFTER);
+            if seen.last().is_some_and(|&(_, s)| s >= target) || Instant::now() >= deadline {
+                return seen;
+            }
+        }
+        let size = match client.get(&url).send().await {
+            Ok(res) => res
+                .text()
+                .await
+                .ok()
+                .and_then(|note| note.lines().nth(1).and_then(|l| l.parse::<u64>().ok())),
+            Err(_) => None,
+        };
+        let at = Instant::now();
+        if let Some(size) = size
+            && seen.last().is_none_or(|&(_, s)| size > s)
+        {
+            seen.push((at, size));
+        }
+        tokio::time::sleep(WATCH_EVERY).await;
+    }
+}
+
+/// Per pledge `(log index, time of its 201)`, the time until the first polled checkpoint
+/// size above its index; sorted, and the number never covered.
+fn coverage(created: &[(u64, Instant)], sizes: &[(Instant, u64)]) -> (Vec<Duration>, usize) {
+    let mut lags = Vec::with_capacity(created.len());
+    let mut uncovered = 0;
+    for &(index, answered) in created {
+        // Sizes only grow, so the first covering poll is found by bisection.
+        let at = sizes.partition_point(|&(_, size)| size <= index);
+        match sizes.get(at) {
+            Some(&(when, _)) => lags.push(when.saturating_duration_since(answered)),
+            None => uncovered += 1,
+        }
+    }
+    lags.sort();
+    (lags, uncovered)
 }
 
 /// What the slow-client mode saw: how the server treated the slow connections, how fast it
@@ -349,6 +450,7 @@ pub async fn slow_clients(args: &crate::cli::args::LoadtestArgs) -> Result<SlowR
             errors: 0,
             elapsed: Duration::ZERO,
             latencies: Vec::new(),
+            coverage: None,
         },
         rss_before_kib: rss_before,
         rss_peak_kib: None,
@@ -391,4 +493,29 @@ pub async fn slow_clients(args: &crate::cli::args::LoadtestArgs) -> Result<SlowR
     report.rss_after_kib = rss_after;
     report.fds_after = fds_after;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coverage_is_the_first_poll_above_each_index() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let sizes = [(at(100), 2), (at(300), 5), (at(700), 9)];
+        let created = [
+            (0, at(50)),
+            (1, at(90)),
+            (2, at(120)),
+            (4, at(310)),
+            (9, at(800)),
+        ];
+        let (lags, uncovered) = coverage(&created, &sizes);
+        let ms: Vec<u128> = lags.iter().map(|d| d.as_millis()).collect();
+        // index 0 and 1 by size 2 at 100 ms, 2 by size 5 at 300, 4 by size 5 as well (its
+        // 201 came later: covered at once), 9 never.
+        assert_eq!(ms, vec![0, 10, 50, 180]);
+        assert_eq!(uncovered, 1);
+    }
 }
