@@ -13,6 +13,7 @@ use crate::domain::public_url::PublicUrl;
 use crate::http::state::AppState;
 use crate::service::ServiceError;
 use crate::service::live::Live;
+use crate::service::read_cache::ReadCache;
 use crate::service::sequencer::{Health, Keys, RollbackGuard, Sequencer};
 use crate::service::witnessing::Witnessing;
 use crate::store::{KeyRow, Store, StoreError};
@@ -144,6 +145,7 @@ pub async fn build_state(
             live.log.clone(),
         ))
     });
+    let reads = Arc::new(ReadCache::new(live.log.clone()));
     let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
     let state = AppState {
         store,
@@ -168,6 +170,7 @@ pub async fn build_state(
         streams: Default::default(),
         policy,
         witnessing,
+        reads,
     };
     spawn_limiter_cleanup(&state);
     Ok(state)

@@ -227,6 +227,14 @@ pub struct PledgeView {
     pub annul_log_index: Option<i64>,
 }
 
+/// A log entry's record with its pledge row.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct LoggedPledge {
+    pub record: Vec<u8>,
+    #[sqlx(flatten)]
+    pub view: PledgeView,
+}
+
 /// A stored checkpoint with the verified cosignature lines gathered for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CosignedCheckpoint {
@@ -437,6 +445,9 @@ pub trait Store: Send + Sync {
     -> Result<bool>;
 
     async fn pledge_by_log_index(&self, index: u64) -> Result<Option<PledgeView>>;
+    /// The record stored at `index` with the pledge it is (`annulment` false) or annuls, in
+    /// one query (the public verify path); `None` when either is missing.
+    async fn logged_pledge(&self, index: u64, annulment: bool) -> Result<Option<LoggedPledge>>;
     /// The pledge that the annulment record at `index` annulled.
     async fn pledge_by_annulment_index(&self, index: u64) -> Result<Option<PledgeView>>;
     /// Pledges of ASN staff with this NIP, across instansi (non-ASN staff never appear).

@@ -11,6 +11,7 @@ use crate::http::error::AppError;
 
 use crate::domain::public_url::PublicUrl;
 use crate::service::live::Live;
+use crate::service::read_cache::ReadCache;
 use crate::service::sequencer::{Health, Keys, RollbackGuard, Sequencer};
 use crate::service::witnessing::Witnessing;
 use crate::store::Store;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub policy: Option<Arc<Policy>>,
     /// Pushes checkpoints to the policy's witnesses while this state lives.
     pub witnessing: Option<Arc<Witnessing>>,
+    /// Keys, checkpoints, tiles and checked signatures for the public read path.
+    pub reads: Arc<ReadCache>,
 }
 
 impl AppState {

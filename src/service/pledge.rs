@@ -16,8 +16,8 @@ use crate::service::audit::{self, now};
 use crate::service::error::{RefusalKind, ServiceError, ServiceResult, blocking};
 use crate::service::proof;
 use crate::service::sequencer::{
-    self, AnnulRequest, Annulled, Health, Keys, RollbackGuard, Sequencer, SequencerError, SignJob,
-    Signed,
+    self, AnnulRequest, Annulled, Health, Keys, LogSignal, RollbackGuard, Sequencer,
+    SequencerError, SignJob, Signed,
 };
 use crate::store::{AuditEvent, PledgeReceipt, PledgeView, SignContext, Store, StoreError};
 use crate::tlog::policy::Policy;
@@ -372,6 +372,7 @@ pub async fn annul(
     keys: &Keys,
     guard: &RollbackGuard,
     health: &Health,
+    grown: &LogSignal,
     instansi_id: i64,
     role: Role,
     id: i64,
@@ -420,6 +421,7 @@ pub async fn annul(
         keys,
         guard,
         health,
+        grown,
         &AnnulRequest {
             pledge_id: id,
             invitation_id,

@@ -6,7 +6,7 @@
 //! [`super::pledge`]'s, built with [`for_index`].
 
 use crate::service::error::{ServiceError, ServiceResult};
-use crate::service::verification::inclusion_proof;
+use crate::service::log_proofs::inclusion_proof;
 use crate::service::witnessing::accepted_checkpoint;
 use crate::store::{Store, StoreError};
 use crate::tlog::note::Checkpoint;

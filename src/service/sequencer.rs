@@ -679,15 +679,20 @@ pub struct Annulled {
 
 /// Appends a format-0x02 record over the annulment text and marks the pledge annulled, in
 /// one transaction under the same head lock as pledges. A second annulment is a conflict.
+/// `grown` hears the log's new size, as after a batch.
 pub async fn annul(
     store: &dyn Store,
     keys: &Keys,
     guard: &RollbackGuard,
     health: &Health,
+    grown: &LogSignal,
     req: &AnnulRequest,
 ) -> Result<Annulled, SequencerError> {
     let outcome = retry_moved(|| try_annul(store, keys, guard, health, req)).await;
     health.observe(&outcome);
+    if let Ok(done) = &outcome {
+        grown.grew_to(done.log_index + 1);
+    }
     outcome
 }
 

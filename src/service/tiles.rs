@@ -10,7 +10,7 @@ use crate::tlog::tiles::{Tile, TilePathError, TileRequest, entry_bundle, parse_p
 /// A tile's bytes and whether the tile is full (immutable forever) or partial.
 #[derive(Debug)]
 pub struct TileBody {
-    pub bytes: Vec<u8>,
+    pub bytes: bytes::Bytes,
     pub full: bool,
 }
 
@@ -47,7 +47,7 @@ pub async fn hash_tile(store: &dyn Store, tile: Tile) -> ServiceResult<TileBody>
         return Err(past_the_tree());
     }
     Ok(TileBody {
-        bytes: hashes.concat(),
+        bytes: hashes.concat().into(),
         full: tile.is_full(),
     })
 }
@@ -75,7 +75,7 @@ pub async fn entry_bundle_for(
     let bytes = entry_bundle(records.iter().map(Vec::as_slice))
         .map_err(|e| ServiceError::internal("building an entry bundle", e))?;
     Ok(TileBody {
-        bytes,
+        bytes: bytes.into(),
         full: tile.is_full(),
     })
 }

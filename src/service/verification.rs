@@ -7,16 +7,19 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
+use sha2::Digest as _;
 
 use crate::domain::instansi::{TimeZone, today_in_indonesia};
 use crate::domain::nip::{EmployeeKind, Nip, StaffId};
 use crate::domain::statement::format_time;
 use crate::domain::text::mask_name;
 use crate::service::error::{ServiceError, ServiceResult};
-use crate::service::sequencer::{Keys, sign_checkpoint};
+use crate::service::log_proofs::{consistency_proof, inclusion_proof, proof_range};
+use crate::service::read_cache::ReadCache;
+use crate::service::sequencer::Keys;
 use crate::store::{PledgeView, Store, StoreError};
 use crate::tlog::keys::{KeyPurpose, KeyWindow};
-use crate::tlog::merkle::{Hash, ProofPlan};
+use crate::tlog::merkle::Hash;
 use crate::tlog::record::{Format, Record};
 
 /// The answer for one record, served as JSON (SPEC 4.1) and rendered as the page.
@@ -138,18 +141,27 @@ pub fn decode_record(raw: &str) -> ServiceResult<Vec<u8>> {
 
 /// Checks one base32 record. Only a string that is not base32, or decodes to a length no
 /// record can have, is refused (`record_malformed`); every other answer is a
-/// [`Verification`], valid or not.
-pub async fn verify(store: &dyn Store, keys: &Keys, raw: &str) -> ServiceResult<Verification> {
+/// [`Verification`], valid or not. Keys, the checkpoint, upper proof nodes and signatures
+/// already checked come from `reads`; the entry and its pledge row are one query, so an
+/// annulment shows at once.
+pub async fn verify(
+    store: &dyn Store,
+    keys: &Keys,
+    reads: &ReadCache,
+    raw: &str,
+) -> ServiceResult<Verification> {
     let bytes = decode_record(raw)?;
-    let (checkpoint_size, checkpoint) = current_checkpoint(store, keys).await?;
     let Ok(record) = Record::parse(&bytes) else {
+        let head = reads.head(store, keys, 0).await?;
         return Ok(Verification::invalid(
             "record_unparseable",
             "Rekaman tidak dapat dibaca.",
             None,
-            &checkpoint,
+            &head.note,
         ));
     };
+    let head = reads.head(store, keys, record.body.log_index + 1).await?;
+    let (checkpoint_size, checkpoint) = (head.size, head.note.to_string());
     let body = &record.body;
     let fields = RecordFields {
         format: body.format as u8,
@@ -164,7 +176,7 @@ pub async fn verify(store: &dyn Store, keys: &Keys, raw: &str) -> ServiceResult<
         template_no: body.template_no,
         name: body.name.clone(),
     };
-    let published = store.keys().await?;
+    let published = reads.keys(store).await?;
     let at = body.sequenced_at as i64;
     let key = published.iter().find(|k| {
         k.purpose == KeyPurpose::Pledge
@@ -192,22 +204,47 @@ pub async fn verify(store: &dyn Store, keys: &Keys, raw: &str) -> ServiceResult<
         .ok_or_else(|| {
             StoreError::Corrupt("a published key is not a valid Ed25519 key".to_string())
         })?;
-    if record.verify_signature(&verifying).is_err() {
-        return Ok(Verification::invalid(
-            "signature_invalid",
-            "Tanda tangan digital rekaman tidak sah: rekaman telah diubah.",
-            Some(fields),
-            &checkpoint,
-        ));
+    let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+    if !reads.signature_checked(&digest) {
+        if record.verify_signature(&verifying).is_err() {
+            return Ok(Verification::invalid(
+                "signature_invalid",
+                "Tanda tangan digital rekaman tidak sah: rekaman telah diubah.",
+                Some(fields),
+                &checkpoint,
+            ));
+        }
+        reads.remember_signature(digest);
     }
-    let stored = store.log_entry(body.log_index).await?;
-    if stored.as_deref() != Some(bytes.as_slice()) || body.log_index >= checkpoint_size {
-        return Ok(Verification::invalid(
+    let not_in_log = |fields| {
+        Verification::invalid(
             "not_in_log",
             "Rekaman tidak tercatat di log transparansi server ini.",
             Some(fields),
             &checkpoint,
-        ));
+        )
+    };
+    if body.log_index >= checkpoint_size {
+        return Ok(not_in_log(fields));
+    }
+    let annulment = body.format != Format::Pledge;
+    let Some(logged) = store.logged_pledge(body.log_index, annulment).await? else {
+        // No entry at that index, another record there, or (corruption) no pledge row.
+        if store.log_entry(body.log_index).await?.as_deref() == Some(bytes.as_slice()) {
+            return Err(StoreError::Corrupt(format!(
+                "a logged {} has no pledge row",
+                if annulment {
+                    "annulment"
+                } else {
+                    "pledge record"
+                }
+            ))
+            .into());
+        }
+        return Ok(not_in_log(fields));
+    };
+    if logged.record != bytes {
+        return Ok(not_in_log(fields));
     }
     let mut out = Verification {
         valid: true,
@@ -221,13 +258,8 @@ pub async fn verify(store: &dyn Store, keys: &Keys, raw: &str) -> ServiceResult<
         leaf_hash: None,
         checkpoint: checkpoint.clone(),
     };
-    if body.format == Format::Pledge {
-        let p = store
-            .pledge_by_log_index(body.log_index)
-            .await?
-            .ok_or_else(|| {
-                StoreError::Corrupt("a logged pledge record has no pledge row".to_string())
-            })?;
+    let p = logged.view;
+    if !annulment {
         if !record.commits_to(&p.statement) {
             return Ok(Verification::invalid(
                 "statement_mismatch",
@@ -257,12 +289,6 @@ pub async fn verify(store: &dyn Store, keys: &Keys, raw: &str) -> ServiceResult<
             name: p.name,
         });
     } else {
-        let p = store
-            .pledge_by_annulment_index(body.log_index)
-            .await?
-            .ok_or_else(|| {
-                StoreError::Corrupt("a logged annulment has no pledge row".to_string())
-            })?;
         let text = p.annul_text.clone().unwrap_or_default();
         if !record.commits_to(&text) {
             return Ok(Verification::invalid(
@@ -325,36 +351,6 @@ pub async fn lookup(store: &dyn Store, raw_nip: &str) -> ServiceResult<Vec<Looku
         .collect())
 }
 
-/// (tree size, signed checkpoint) of the latest stored head; before the first append, a
-/// signed empty tree.
-pub async fn current_checkpoint(store: &dyn Store, keys: &Keys) -> ServiceResult<(u64, String)> {
-    let head = store.log_head().await?;
-    if head.checkpoint.is_empty() {
-        let note = sign_checkpoint(keys, 0, head.root)
-            .map_err(|e| ServiceError::internal("signing the empty checkpoint", e))?;
-        return Ok((0, note));
-    }
-    Ok((head.size, head.checkpoint))
-}
-
-fn proof_range(message: String) -> ServiceError {
-    ServiceError::malformed("proof_range", message)
-}
-
-/// An inclusion proof from stored perfect nodes: one query, no tree rebuild.
-pub async fn inclusion_proof(store: &dyn Store, index: u64, size: u64) -> ServiceResult<Vec<Hash>> {
-    let plan = ProofPlan::inclusion(index, size)
-        .map_err(|e| proof_range(format!("Rentang tidak sah: {e}")))?;
-    assemble(store, &plan).await
-}
-
-/// A consistency proof from stored perfect nodes, for sizes the caller checked.
-pub async fn consistency_proof(store: &dyn Store, old: u64, new: u64) -> ServiceResult<Vec<Hash>> {
-    let plan = ProofPlan::consistency(old, new)
-        .map_err(|e| proof_range(format!("Rentang tidak sah: {e}")))?;
-    assemble(store, &plan).await
-}
-
 /// An inclusion proof against a tree size the log has reached.
 pub async fn inclusion(store: &dyn Store, index: u64, size: u64) -> ServiceResult<Inclusion> {
     let head = store.log_head().await?;
@@ -382,13 +378,6 @@ pub async fn consistency(store: &dyn Store, old: u64, new: u64) -> ServiceResult
         )));
     }
     Ok(encode(&consistency_proof(store, old, new).await?))
-}
-
-async fn assemble(store: &dyn Store, plan: &ProofPlan) -> ServiceResult<Vec<Hash>> {
-    let nodes = store.log_nodes(&plan.nodes()).await?;
-    Ok(plan
-        .assemble(|id| nodes.get(&id).copied())
-        .map_err(|e| StoreError::Corrupt(format!("log nodes for a proof: {e}")))?)
 }
 
 pub fn encode(hashes: &[Hash]) -> Vec<String> {

@@ -15,8 +15,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::service::error::{ServiceError, ServiceResult};
+use crate::service::log_proofs::consistency_proof;
 use crate::service::sequencer::LogSignal;
-use crate::service::verification::consistency_proof;
 use crate::store::{CosignedCheckpoint, Store};
 use crate::tlog::note;
 use crate::tlog::policy::{Policy, PolicyWitness};

@@ -751,6 +751,21 @@ where
         .await?)
     }
 
+    async fn logged_pledge(&self, index: u64, annulment: bool) -> Result<Option<LoggedPledge>> {
+        let by = if annulment {
+            "p.annul_log_index"
+        } else {
+            "p.log_index"
+        };
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{} JOIN log_entries l ON l.idx = {by} WHERE {by} = $1",
+            PLEDGE_VIEW.replacen("SELECT ", "SELECT l.record, ", 1)
+        )))
+        .bind(index as i64)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     async fn pledge_by_annulment_index(&self, index: u64) -> Result<Option<PledgeView>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{PLEDGE_VIEW} WHERE p.annul_log_index = $1"

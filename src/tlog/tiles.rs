@@ -20,7 +20,7 @@ pub const LEVELS_PER_TILE: u8 = 8;
 pub const MAX_TILE_LEVEL: u8 = 63;
 
 /// A hash tile or an entry bundle, by its coordinates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Tile {
     /// Tile level; entry bundles are at level 0.
     pub level: u8,

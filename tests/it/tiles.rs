@@ -143,15 +143,22 @@ async fn an_independent_reader_rebuilds_the_root_and_authenticates_every_tile() 
     let tiles_only = reader_summary(&read_tiles(&base, &vkey, None));
     assert_eq!(tiles_only["entries_checked"], 0);
 
-    // The reader is not blind: one altered stored hash and the tiles no longer
-    // authenticate against the signed checkpoint.
+    // The reader is not blind: one altered stored hash, served by an instance started
+    // after the edit (a running one keeps serving the tiles it already read, which never
+    // change), and the tiles no longer authenticate against the signed checkpoint.
     exec(
         &app.db,
         "UPDATE log_nodes SET hash = (SELECT hash FROM log_nodes WHERE level = 0 AND idx = 8) \
          WHERE level = 0 AND idx = 7",
     )
     .await;
-    let forged = read_tiles(&base, &vkey, None);
+    let cached = read_tiles(&base, &vkey, None);
+    assert!(
+        cached.status.success(),
+        "the running instance serves what it read"
+    );
+    let (_restarted, restarted_base, _task) = spawn_server_with(app.db.shared(), |_| {}).await;
+    let forged = read_tiles(&restarted_base, &vkey, None);
     assert!(!forged.status.success(), "a forged tile went unnoticed");
     let err = String::from_utf8_lossy(&forged.stderr);
     assert!(err.contains("FAIL") && err.contains("root"), "{err}");

@@ -209,6 +209,7 @@ pub async fn annul_pledge(
         &state.keys,
         &state.guard,
         &state.health,
+        &state.live.log,
         caller.instansi()?,
         caller.role,
         id,

@@ -13,7 +13,6 @@ use crate::http::extract::ApiQuery;
 use crate::http::state::AppState;
 use crate::service::tiles::{self, TileBody};
 use crate::service::verification::{self, Inclusion};
-use crate::service::witnessing;
 use crate::tlog::tiles::TileRequest;
 
 /// The published checkpoint as a signed note (SPEC 3.5): the newest that the witness
@@ -21,18 +20,10 @@ use crate::tlog::tiles::TileRequest;
 /// checkpoint met it, the newest log-signed one (before the first append, a signed empty
 /// tree). Mutable, so cached for two seconds at most (tlog-tiles: "a few seconds").
 pub async fn checkpoint(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
-    let accepted = match &state.policy {
-        Some(policy) => witnessing::accepted_checkpoint(state.store.as_ref(), policy, 1).await?,
-        None => None,
-    };
-    let note = match accepted {
-        Some((_, note)) => note,
-        None => {
-            verification::current_checkpoint(state.store.as_ref(), &state.keys)
-                .await?
-                .1
-        }
-    };
+    let note = state
+        .reads
+        .published(state.store.as_ref(), &state.keys, state.policy.as_deref())
+        .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
@@ -48,10 +39,8 @@ pub async fn hash_tile(State(state): State<AppState>, uri: Uri) -> AppResult<imp
         // `/log/tile/entries/…` has its own route; no other path names a bundle.
         return Err(crate::http::auth::not_found());
     };
-    Ok(tile_response(
-        tiles::hash_tile(state.store.as_ref(), tile).await?,
-        "public",
-    ))
+    let body = state.reads.hash_tile(state.store.as_ref(), tile).await?;
+    Ok(tile_response(&body, "public"))
 }
 
 /// `GET /log/tile/entries/<N>[.p/<W>]`: an entry bundle, for `log-auditor` tokens only
@@ -65,7 +54,7 @@ pub async fn entry_bundle(
         return Err(crate::http::auth::not_found());
     };
     Ok(tile_response(
-        tiles::entry_bundle_for(state.store.as_ref(), caller.role, tile).await?,
+        &tiles::entry_bundle_for(state.store.as_ref(), caller.role, tile).await?,
         // Bundles hold every NIP and name: no shared cache may keep them.
         "private",
     ))
@@ -79,7 +68,7 @@ fn tile_path(uri: &Uri) -> &str {
 
 /// Full tiles never change; a partial tile's bytes do not either, but it is replaced by
 /// wider ones as the log grows, so caches keep it briefly.
-fn tile_response(body: TileBody, scope: &str) -> impl IntoResponse + use<> {
+fn tile_response(body: &TileBody, scope: &str) -> impl IntoResponse + use<> {
     let cache = if body.full {
         format!("{scope}, max-age=31536000, immutable")
     } else {
@@ -90,7 +79,7 @@ fn tile_response(body: TileBody, scope: &str) -> impl IntoResponse + use<> {
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
             (header::CACHE_CONTROL, cache),
         ],
-        body.bytes,
+        body.bytes.clone(),
     )
 }
 

@@ -14,6 +14,6 @@ pub async fn verify_json(
     ApiPath(raw): ApiPath<String>,
 ) -> AppResult<Json<Verification>> {
     Ok(Json(
-        verification::verify(state.store.as_ref(), &state.keys, &raw).await?,
+        verification::verify(state.store.as_ref(), &state.keys, &state.reads, &raw).await?,
     ))
 }

@@ -22,7 +22,7 @@ pub async fn verify_page(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
-    let result = verification::verify(state.store.as_ref(), &state.keys, &raw).await;
+    let result = verification::verify(state.store.as_ref(), &state.keys, &state.reads, &raw).await;
     if wants_json {
         return Ok(Json(result?).into_response());
     }
