@@ -10,6 +10,8 @@
 //!   most [`PUBLISHED_FOR`] or until the log grows here.
 //! - Hash tiles, which never change once their hashes are stored (a partial tile of width W
 //!   is a fixed prefix); bounded in count.
+//! - Stored node hashes of perfect subtrees, which never change either: inclusion proofs
+//!   of records verified before need no query.
 //! - Record signatures already verified: the same bytes under the same key stay valid.
 //!
 //! Never cached: the pledge row (so an annulment shows at once on every instance), the NIP
@@ -21,11 +23,13 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::service::ServiceError;
+use crate::service::log_proofs::{inclusion_proof, proof_range};
 use crate::service::ServiceResult;
 use crate::service::sequencer::{Keys, LogSignal, sign_checkpoint};
 use crate::service::tiles::{self, TileBody};
 use crate::service::witnessing::accepted_checkpoint;
 use crate::store::{KeyRow, Store};
+use crate::tlog::merkle::{Hash, NodeId, ProofPlan};
 use crate::tlog::policy::Policy;
 use crate::tlog::tiles::Tile;
 
@@ -37,6 +41,8 @@ pub const PUBLISHED_FOR: Duration = Duration::from_millis(500);
 const MAX_TILES: usize = 2048;
 /// Verified record digests held (32 bytes each).
 const MAX_VERIFIED: usize = 100_000;
+/// Node hashes held (about 50 bytes each with the map): 25 MB at most.
+const MAX_NODES: usize = 500_000;
 
 struct Timed<T> {
     at: Instant,
@@ -57,6 +63,7 @@ pub struct ReadCache {
     published: RwLock<Option<Timed<(u64, bytes::Bytes)>>>,
     tiles: RwLock<HashMap<Tile, Arc<TileBody>>>,
     verified: RwLock<HashSet<[u8; 32]>>,
+    nodes: RwLock<HashMap<NodeId, Hash>>,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -77,6 +84,7 @@ impl ReadCache {
             published: RwLock::new(None),
             tiles: RwLock::new(HashMap::new()),
             verified: RwLock::new(HashSet::new()),
+            nodes: RwLock::new(HashMap::new()),
         }
     }
 
@@ -160,6 +168,40 @@ impl ReadCache {
         }
         cached.insert(tile, body.clone());
         Ok(body)
+    }
+
+    /// The inclusion proof of `index` in the tree of `size` (which the caller checked the
+    /// log has reached): nodes from memory, the missing ones in one query.
+    pub async fn inclusion_proof(
+        &self,
+        store: &dyn Store,
+        index: u64,
+        size: u64,
+    ) -> ServiceResult<Vec<Hash>> {
+        let plan = ProofPlan::inclusion(index, size)
+            .map_err(|e| proof_range(format!("Rentang tidak sah: {e}")))?;
+        let wanted = plan.nodes();
+        let missing: Vec<NodeId> = {
+            let nodes = read(&self.nodes);
+            wanted.iter().filter(|id| !nodes.contains_key(id)).copied().collect()
+        };
+        if !missing.is_empty() {
+            let fetched = store.log_nodes(&missing).await?;
+            let mut nodes = write(&self.nodes);
+            if nodes.len() + fetched.len() > MAX_NODES {
+                nodes.clear();
+            }
+            nodes.extend(fetched);
+        }
+        let proof = {
+            let nodes = read(&self.nodes);
+            plan.assemble(|id| nodes.get(&id).copied())
+        };
+        match proof {
+            Ok(hashes) => Ok(hashes),
+            // Cleared between the fill and the read: read from the store alone.
+            Err(_) => inclusion_proof(store, index, size).await,
+        }
     }
 
     /// Whether these record bytes (by digest) passed their signature check before.

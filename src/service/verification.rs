@@ -306,7 +306,9 @@ pub async fn verify(
             text,
         });
     }
-    let hashes = inclusion_proof(store, body.log_index, checkpoint_size).await?;
+    let hashes = reads
+        .inclusion_proof(store, body.log_index, checkpoint_size)
+        .await?;
     out.inclusion = Some(Inclusion {
         index: body.log_index,
         tree_size: checkpoint_size,
