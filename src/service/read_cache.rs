@@ -23,8 +23,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::service::ServiceError;
-use crate::service::log_proofs::{inclusion_proof, proof_range};
 use crate::service::ServiceResult;
+use crate::service::log_proofs::{inclusion_proof, proof_range};
 use crate::service::sequencer::{Keys, LogSignal, sign_checkpoint};
 use crate::service::tiles::{self, TileBody};
 use crate::service::witnessing::accepted_checkpoint;
@@ -183,7 +183,11 @@ impl ReadCache {
         let wanted = plan.nodes();
         let missing: Vec<NodeId> = {
             let nodes = read(&self.nodes);
-            wanted.iter().filter(|id| !nodes.contains_key(id)).copied().collect()
+            wanted
+                .iter()
+                .filter(|id| !nodes.contains_key(id))
+                .copied()
+                .collect()
         };
         if !missing.is_empty() {
             let fetched = store.log_nodes(&missing).await?;

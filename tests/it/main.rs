@@ -14,6 +14,7 @@ mod layout;
 mod log_integrity;
 mod merkle_vectors;
 mod proof;
+mod read_path;
 mod recovery;
 mod roster_limits;
 mod screens;
