@@ -1,6 +1,6 @@
 //! Instansi (tenant) rules: codes and the three Indonesian time zones.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike, Utc};
 
 use super::ValidationError;
 
@@ -36,6 +36,25 @@ impl TimeZone {
             TimeZone::Jakarta => "Asia/Jakarta",
             TimeZone::Makassar => "Asia/Makassar",
             TimeZone::Jayapura => "Asia/Jayapura",
+        }
+    }
+
+    /// The zone as Indonesians write it after a time: WIB, WITA or WIT.
+    pub fn abbreviation(self) -> &'static str {
+        match self {
+            TimeZone::Jakarta => "WIB",
+            TimeZone::Makassar => "WITA",
+            TimeZone::Jayapura => "WIT",
+        }
+    }
+
+    /// The zone whose offset this is, if it is one of Indonesia's.
+    pub fn from_offset(offset: FixedOffset) -> Option<TimeZone> {
+        match offset.local_minus_utc() {
+            25_200 => Some(TimeZone::Jakarta),
+            28_800 => Some(TimeZone::Makassar),
+            32_400 => Some(TimeZone::Jayapura),
+            _ => None,
         }
     }
 
@@ -89,9 +108,75 @@ pub fn parse_code(s: &str) -> Result<String, ValidationError> {
     }
 }
 
+/// A date as printed on Indonesian documents: `29 November 2026`.
+pub fn tanggal(date: NaiveDate) -> String {
+    const BULAN: [&str; 12] = [
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
+    ];
+    format!(
+        "{} {} {}",
+        date.day(),
+        BULAN[date.month0() as usize],
+        date.year()
+    )
+}
+
+/// A moment as public pages show it: `29 November 2026 pukul 08.15 WIB`, in the zone of
+/// its offset (an offset outside Indonesia's three is shown as `UTC+hh:mm`).
+pub fn waktu(t: DateTime<FixedOffset>) -> String {
+    let zone = TimeZone::from_offset(*t.offset())
+        .map(|z| z.abbreviation().to_string())
+        .unwrap_or_else(|| format!("UTC{}", t.offset()));
+    format!(
+        "{} pukul {:02}.{:02} {zone}",
+        tanggal(t.date_naive()),
+        t.hour(),
+        t.minute()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_dates_with_indonesian_month_names() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("a date");
+        assert_eq!(tanggal(d(2026, 11, 29)), "29 November 2026");
+        assert_eq!(tanggal(d(2025, 8, 1)), "1 Agustus 2025");
+        assert_eq!(tanggal(d(2024, 2, 29)), "29 Februari 2024");
+    }
+
+    #[test]
+    fn public_pages_write_the_time_in_indonesian_with_the_zone() {
+        // 2026-11-29 01:15 UTC.
+        let at = 1_795_914_900;
+        assert_eq!(
+            waktu(TimeZone::Jakarta.at(at)),
+            "29 November 2026 pukul 08.15 WIB"
+        );
+        assert_eq!(
+            waktu(TimeZone::Makassar.at(at)),
+            "29 November 2026 pukul 09.15 WITA"
+        );
+        assert_eq!(
+            waktu(TimeZone::Jayapura.at(at)),
+            "29 November 2026 pukul 10.15 WIT"
+        );
+        let utc = DateTime::parse_from_rfc3339("2026-01-05T23:59:00+00:00").expect("time");
+        assert_eq!(waktu(utc), "5 Januari 2026 pukul 23.59 UTC+00:00");
+    }
 
     #[test]
     fn formats_local_time_with_zone_offset() {

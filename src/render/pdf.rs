@@ -16,7 +16,6 @@
 mod metrics;
 pub mod slips;
 
-use chrono::{Datelike, NaiveDate};
 use lopdf::content::Content;
 use lopdf::{Dictionary, Object, StringFormat};
 use printpdf::{
@@ -108,29 +107,7 @@ pub enum PdfError {
     NoSlips,
 }
 
-/// A date as printed on Indonesian documents: `29 November 2026`.
-pub fn tanggal(date: NaiveDate) -> String {
-    const BULAN: [&str; 12] = [
-        "Januari",
-        "Februari",
-        "Maret",
-        "April",
-        "Mei",
-        "Juni",
-        "Juli",
-        "Agustus",
-        "September",
-        "Oktober",
-        "November",
-        "Desember",
-    ];
-    format!(
-        "{} {} {}",
-        date.day(),
-        BULAN[date.month0() as usize],
-        date.year()
-    )
-}
+pub use crate::domain::instansi::tanggal;
 
 /// Renders the receipt: one A4 page, uncompressed, with the record and statement embedded.
 pub fn render(r: &Receipt) -> Result<Vec<u8>, PdfError> {

@@ -307,6 +307,43 @@ async fn a_flipped_byte_makes_a_record_invalid() {
         .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("Ikrar SAH"));
+    // The signing time in Indonesian with the instansi's zone (Surakarta: WIB), as
+    // `29 November 2026 pukul 08.15 WIB`, never a machine timestamp.
+    let text = page.text();
+    let signed = text
+        .split("<th>Ditandatangani</th><td>")
+        .nth(1)
+        .and_then(|rest| rest.split("</td>").next())
+        .expect("the signing time row");
+    let bulan = [
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
+    ];
+    let words: Vec<&str> = signed.split(' ').collect();
+    assert_eq!(words.len(), 6, "{signed}");
+    assert!(
+        words[0].parse::<u8>().is_ok_and(|d| (1..=31).contains(&d)),
+        "{signed}"
+    );
+    assert!(bulan.contains(&words[1]), "{signed}");
+    assert!(
+        words[2].len() == 4 && words[2].parse::<u16>().is_ok(),
+        "{signed}"
+    );
+    assert_eq!(words[3], "pukul", "{signed}");
+    let hm: Vec<&str> = words[4].split('.').collect();
+    assert!(hm.len() == 2 && hm.iter().all(|p| p.len() == 2), "{signed}");
+    assert_eq!(words[5], "WIB", "{signed}");
     bytes[50] ^= 1;
     let page = app
         .get(&format!(

@@ -14,7 +14,6 @@ use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{ApiForm, ApiPath, ApiQuery, ClientAddr, evidence};
 use crate::http::pages::{MessagePage, html, page_error};
 use crate::http::state::AppState;
-use crate::render::pdf;
 use crate::render::qr;
 use crate::service::audit::now;
 use crate::service::pledge::{self, SignInput};
@@ -116,11 +115,7 @@ fn receipt_page(
             token: token.to_string(),
             name: ctx.name.clone(),
             campaign: ctx.campaign_title.clone(),
-            signed_at: format!(
-                "{} pukul {}",
-                pdf::tanggal(tz.at(receipt.signed_at).date_naive()),
-                tz.at(receipt.signed_at).format("%H.%M")
-            ),
+            signed_at: crate::domain::instansi::waktu(tz.at(receipt.signed_at)),
             log_index: receipt.log_index as u64,
             qr_svg: qr::to_svg(&matrix),
             verify_url: state.public_url.verify_link(&b32),

@@ -58,8 +58,11 @@ impl From<&Verification> for VerifyPage {
                 ("Instansi", Some(&p.instansi)),
                 ("Kampanye", Some(&p.campaign)),
                 ("Naskah", Some(&p.template_title)),
-                ("Ditandatangani", Some(&p.signed_at)),
-                ("Dibatalkan pada", p.annulled_at.as_ref()),
+                ("Ditandatangani", Some(&human(&p.signed_at))),
+                (
+                    "Dibatalkan pada",
+                    p.annulled_at.as_deref().map(human).as_ref(),
+                ),
                 ("Kategori pembatalan", p.annul_category.as_ref()),
             ] {
                 if let Some(value) = value {
@@ -87,6 +90,13 @@ impl From<&Verification> for VerifyPage {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// The API's RFC 3339 time as the page shows it (`29 November 2026 pukul 08.15 WIB`).
+fn human(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(crate::domain::instansi::waktu)
+        .unwrap_or_else(|_| rfc3339.to_string())
 }
 
 impl VerifyPage {

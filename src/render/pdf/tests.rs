@@ -366,14 +366,6 @@ fn prints_typed_name_without_mark_and_staff_number_label() {
 }
 
 #[test]
-fn formats_dates_with_indonesian_month_names() {
-    let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
-    assert_eq!(tanggal(d(2026, 11, 29)), "29 November 2026");
-    assert_eq!(tanggal(d(2025, 8, 1)), "1 Agustus 2025");
-    assert_eq!(tanggal(d(2024, 2, 29)), "29 Februari 2024");
-}
-
-#[test]
 fn wraps_with_helvetica_widths_including_the_space() {
     // "a b" = 556 + 278 + 556 units.
     assert!((Face::Regular.measure("a b", 10.0) - 13.9).abs() < 1e-4);
