@@ -195,17 +195,17 @@ pub async fn verify(
             &checkpoint,
         ));
     };
-    let verifying = key
-        .public_key
-        .as_slice()
-        .try_into()
-        .ok()
-        .and_then(|b: [u8; 32]| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
-        .ok_or_else(|| {
-            StoreError::Corrupt("a published key is not a valid Ed25519 key".to_string())
-        })?;
     let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
     if !reads.signature_checked(&digest) {
+        let verifying = key
+            .public_key
+            .as_slice()
+            .try_into()
+            .ok()
+            .and_then(|b: [u8; 32]| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+            .ok_or_else(|| {
+                StoreError::Corrupt("a published key is not a valid Ed25519 key".to_string())
+            })?;
         if record.verify_signature(&verifying).is_err() {
             return Ok(Verification::invalid(
                 "signature_invalid",
