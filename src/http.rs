@@ -111,6 +111,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/campaigns/{id}/close", post(admin::close_campaign))
         .route("/admin/campaigns/{id}/dasbor", get(dashboard::show))
         .route("/acara/{id}", get(ceremony::screen))
+        .route("/transparansi", get(pages::transparency::list))
+        .route("/transparansi/{id}", get(pages::transparency::campaign))
         .route("/acara/{id}/events", get(ceremony::events))
         .route("/static/acara.js", get(ceremony::script))
         .route(

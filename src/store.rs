@@ -120,6 +120,8 @@ pub struct NewCampaign {
     pub closes_at: i64,
     pub mark_enabled: bool,
     pub screen_enabled: bool,
+    /// Shown on /transparansi.
+    pub public_enabled: bool,
     pub unit_ids: Vec<i64>,
 }
 
@@ -135,6 +137,7 @@ pub struct CampaignRow {
     pub closed_at: Option<i64>,
     pub mark_enabled: bool,
     pub screen_enabled: bool,
+    pub public_enabled: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -393,6 +396,8 @@ pub trait Store: Send + Sync {
 
     async fn create_campaign(&self, new: &NewCampaign, now: i64) -> Result<i64>;
     async fn campaign(&self, id: i64) -> Result<Option<CampaignRow>>;
+    /// Campaigns of every instansi that HR marked public, newest first.
+    async fn public_campaigns(&self) -> Result<Vec<CampaignRow>>;
     async fn close_campaign(&self, id: i64, now: i64) -> Result<bool>;
 
     /// Issues invitations in one transaction: to target staff without an active one, or

@@ -295,6 +295,9 @@ pub enum CampaignCommand {
         /// Enable the public ceremony screen
         #[arg(long)]
         screen: bool,
+        /// Show the campaign's per-unit counts on the public transparency page
+        #[arg(long)]
+        public: bool,
     },
     /// Close a campaign: no more signing; receipts stay visible
     Close {

@@ -26,6 +26,7 @@ pub(super) async fn campaign(store: &dyn Store, command: CampaignCommand) -> Res
             units,
             no_mark,
             screen,
+            public,
         } => {
             let inst = instansi::by_code(store, &code).await?;
             let input = CampaignInput {
@@ -37,6 +38,7 @@ pub(super) async fn campaign(store: &dyn Store, command: CampaignCommand) -> Res
                 units,
                 mark: !no_mark,
                 screen,
+                public,
             };
             let id = campaigns::create(store, inst.id, &input, ACTOR).await?;
             println!("{id}");

@@ -165,6 +165,86 @@ pub fn public_groups<'a>(units: &[&'a UnitCompliance]) -> Vec<PublicGroup<'a>> {
     groups
 }
 
+/// One line of the public transparency page: a unit (or a pool of small ones) at its depth
+/// in the unit tree, with its counts rolled up over its subtree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicLine {
+    pub depth: usize,
+    pub name: String,
+    pub target: u64,
+    pub signed: u64,
+}
+
+/// The public tree of a report (SPEC 4.3): at every level, the children of a shown unit —
+/// with the unit's own staff as one more child, "(langsung)" — are grouped by
+/// [`public_groups`], so no line, and no difference between a line and its children,
+/// counts fewer than [`MIN_PUBLIC_UNIT`] people; pooled units are not opened further.
+/// Counts only, never a name of a person.
+pub fn public_tree(report: &Compliance) -> Vec<PublicLine> {
+    let mut out = Vec::new();
+    public_level(&report.units, None, 0, &mut out);
+    out
+}
+
+fn public_level(
+    units: &[UnitCompliance],
+    parent: Option<&UnitCompliance>,
+    depth: usize,
+    out: &mut Vec<PublicLine>,
+) {
+    let parent_id = parent.map(|p| p.id);
+    let children: Vec<&UnitCompliance> =
+        units.iter().filter(|u| u.parent_id == parent_id).collect();
+    if children.is_empty() {
+        return;
+    }
+    // The parent's own staff, outside every child: a child like the others, so that it is
+    // pooled when small instead of being derivable as parent minus children.
+    let own = parent.map(|p| UnitCompliance {
+        id: OWN_STAFF,
+        name: format!("{} (langsung)", p.name),
+        parent_id,
+        target: p
+            .target
+            .saturating_sub(children.iter().map(|c| c.target).sum::<u64>()),
+        signed: p
+            .signed
+            .saturating_sub(children.iter().map(|c| c.signed).sum::<u64>()),
+    });
+    let mut members = children.clone();
+    if let Some(own) = &own {
+        members.insert(0, own);
+    }
+    for group in public_groups(&members) {
+        match group {
+            PublicGroup::Unit(u) => {
+                out.push(PublicLine {
+                    depth,
+                    name: u.name.clone(),
+                    target: u.target,
+                    signed: u.signed,
+                });
+                if u.id != OWN_STAFF {
+                    public_level(units, Some(u), depth + 1, out);
+                }
+            }
+            PublicGroup::Others {
+                units: n,
+                target,
+                signed,
+            } => out.push(PublicLine {
+                depth,
+                name: format!("Unit lainnya ({n} unit)"),
+                target,
+                signed,
+            }),
+        }
+    }
+}
+
+/// The id of the "own staff" pseudo-unit in [`public_tree`]; unit ids start at 1.
+const OWN_STAFF: i64 = -1;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +257,70 @@ mod tests {
             target,
             signed,
         }
+    }
+
+    #[test]
+    fn the_public_tree_pools_small_units_and_a_units_own_small_staff() {
+        let line = |depth: usize, name: &str, target: u64, signed: u64| PublicLine {
+            depth,
+            name: name.to_string(),
+            target,
+            signed,
+        };
+        let report = |inspektorat: u64| Compliance {
+            campaign_id: 1,
+            campaign_title: "K".into(),
+            template: "t@1".into(),
+            total_target: 25 + inspektorat,
+            total_signed: 12,
+            units: vec![
+                // Rolled up: 3 of its own, Sekretariat's 20, Puskesmas's 2.
+                UnitCompliance {
+                    id: 1,
+                    name: "Dinas Kesehatan".into(),
+                    parent_id: None,
+                    target: 25,
+                    signed: 12,
+                },
+                UnitCompliance {
+                    id: 2,
+                    name: "Sekretariat".into(),
+                    parent_id: Some(1),
+                    target: 20,
+                    signed: 10,
+                },
+                UnitCompliance {
+                    id: 3,
+                    name: "Puskesmas".into(),
+                    parent_id: Some(1),
+                    target: 2,
+                    signed: 1,
+                },
+                UnitCompliance {
+                    id: 4,
+                    name: "Inspektorat".into(),
+                    parent_id: None,
+                    target: inspektorat,
+                    signed: 0,
+                },
+            ],
+        };
+        assert_eq!(
+            public_tree(&report(10)),
+            vec![
+                line(0, "Dinas Kesehatan", 25, 12),
+                line(1, "Sekretariat", 20, 10),
+                // Puskesmas (2) and the Dinas's own 3 staff, never alone.
+                line(1, "Unit lainnya (2 unit)", 5, 2),
+                line(0, "Inspektorat", 10, 0),
+            ]
+        );
+        // An Inspektorat of 3 cannot be shown, nor be derived from the total: it is pooled
+        // with the smallest shown unit, and a pool is not opened.
+        assert_eq!(
+            public_tree(&report(3)),
+            vec![line(0, "Unit lainnya (2 unit)", 28, 12)]
+        );
     }
 
     fn groups(units: &[UnitCompliance]) -> Vec<PublicGroup<'_>> {

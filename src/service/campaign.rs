@@ -50,6 +50,9 @@ pub struct CampaignInput {
     pub mark: bool,
     #[serde(default)]
     pub screen: bool,
+    /// Shown on the public transparency page (/transparansi).
+    #[serde(default)]
+    pub public: bool,
 }
 
 fn yes() -> bool {
@@ -140,6 +143,7 @@ pub async fn create(
                 closes_at,
                 mark_enabled: input.mark,
                 screen_enabled: input.screen,
+                public_enabled: input.public,
                 unit_ids,
             },
             now(),

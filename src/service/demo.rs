@@ -128,6 +128,7 @@ pub async fn prepare(store: &dyn Store, url: &PublicUrl) -> Result<()> {
                         closes_at: now + 365 * 86_400,
                         mark_enabled: true,
                         screen_enabled: true,
+                        public_enabled: true,
                         unit_ids: Vec::new(),
                     },
                     now,

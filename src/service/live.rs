@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::domain::compliance::{Compliance, PublicGroup, UnitCompliance, public_groups};
+use crate::domain::compliance::{
+    Compliance, PublicGroup, PublicLine, UnitCompliance, public_groups, public_tree,
+};
 use crate::service::ServiceResult;
 use crate::service::compliance;
 use crate::service::sequencer::LogSignal;
@@ -80,6 +82,15 @@ impl ScreenCounts {
 struct Cached {
     log_size: u64,
     counts: Arc<ScreenCounts>,
+    tree: Arc<PublicTree>,
+}
+
+/// What `/transparansi/{id}` shows: totals and the public unit tree (counts only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicTree {
+    pub signed: u64,
+    pub target: u64,
+    pub lines: Vec<PublicLine>,
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
@@ -98,6 +109,25 @@ impl ScreenCache {
         campaign: &CampaignRow,
         log_size: u64,
     ) -> ServiceResult<Arc<ScreenCounts>> {
+        Ok(self.both(store, campaign, log_size).await?.0)
+    }
+
+    /// The public unit tree of `campaign` as of a log of at least `log_size` entries.
+    pub async fn tree(
+        &self,
+        store: &dyn Store,
+        campaign: &CampaignRow,
+        log_size: u64,
+    ) -> ServiceResult<Arc<PublicTree>> {
+        Ok(self.both(store, campaign, log_size).await?.1)
+    }
+
+    async fn both(
+        &self,
+        store: &dyn Store,
+        campaign: &CampaignRow,
+        log_size: u64,
+    ) -> ServiceResult<(Arc<ScreenCounts>, Arc<PublicTree>)> {
         let slot = self
             .slots
             .lock()
@@ -108,15 +138,21 @@ impl ScreenCache {
         // Viewers woken by the same change queue here: the first computes, the rest reuse.
         let mut cached = slot.lock().await;
         if let Some(c) = cached.as_ref().filter(|c| c.log_size >= log_size) {
-            return Ok(c.counts.clone());
+            return Ok((c.counts.clone(), c.tree.clone()));
         }
         let report = compliance::report(store, campaign).await?;
         let counts = Arc::new(ScreenCounts::from_report(&report));
+        let tree = Arc::new(PublicTree {
+            signed: report.total_signed,
+            target: report.total_target,
+            lines: public_tree(&report),
+        });
         *cached = Some(Cached {
             log_size,
             counts: counts.clone(),
+            tree: tree.clone(),
         });
-        Ok(counts)
+        Ok((counts, tree))
     }
 }
 

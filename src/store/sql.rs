@@ -122,7 +122,7 @@ const SESSION: &str = "SELECT u.id, u.instansi_id, u.username, u.role, s.csrf
     FROM sessions s JOIN users u ON u.id = s.user_id
     WHERE s.id_hash = $1 AND s.expires_at > $2";
 const CAMPAIGNS: &str = "SELECT id, instansi_id, template_no, title, place, opens_at,
-        closes_at, closed_at, mark_enabled, screen_enabled
+        closes_at, closed_at, mark_enabled, screen_enabled, public_enabled
     FROM campaigns WHERE instansi_id = $1 ORDER BY id DESC";
 const EMPLOYEES: &str = "SELECT e.id, e.kind, e.number, e.name, e.position,
         u.name AS unit, e.active
@@ -442,8 +442,8 @@ where
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO campaigns (instansi_id, template_no, title, place, opens_at, closes_at,
-                 closed_at, mark_enabled, screen_enabled, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9) RETURNING id",
+                 closed_at, mark_enabled, screen_enabled, public_enabled, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9, $10) RETURNING id",
         )
         .bind(new.instansi_id)
         .bind(new.template_no)
@@ -453,6 +453,7 @@ where
         .bind(new.closes_at)
         .bind(new.mark_enabled)
         .bind(new.screen_enabled)
+        .bind(new.public_enabled)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
@@ -470,11 +471,21 @@ where
     async fn campaign(&self, id: i64) -> Result<Option<CampaignRow>> {
         Ok(sqlx::query_as(
             "SELECT id, instansi_id, template_no, title, place, opens_at, closes_at, closed_at,
-                    mark_enabled, screen_enabled
+                    mark_enabled, screen_enabled, public_enabled
              FROM campaigns WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn public_campaigns(&self) -> Result<Vec<CampaignRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, instansi_id, template_no, title, place, opens_at, closes_at, closed_at,
+                    mark_enabled, screen_enabled, public_enabled
+             FROM campaigns WHERE public_enabled ORDER BY id DESC LIMIT 200",
+        )
+        .fetch_all(&self.pool)
         .await?)
     }
 

@@ -202,6 +202,7 @@ async fn the_ceremony_screen_pools_units_of_fewer_than_five_staff() {
                 closes_at: now + 3600,
                 mark_enabled: false,
                 screen_enabled: true,
+                public_enabled: false,
                 unit_ids: Vec::new(),
             },
             now,

@@ -143,6 +143,7 @@ async fn campaign_without_links(app: &TestApp, instansi_id: i64, title: &str) ->
                 closes_at: now + 3600,
                 mark_enabled: false,
                 screen_enabled: false,
+                public_enabled: false,
                 unit_ids: Vec::new(),
             },
             now,
@@ -345,6 +346,7 @@ async fn phases() -> Phases {
         closes_at,
         mark_enabled: true,
         screen_enabled: false,
+        public_enabled: false,
         unit_ids: Vec::new(),
     };
     let store = app.store();

@@ -305,6 +305,7 @@ async fn screen_campaign(app: &TestApp, instansi_id: i64) -> i64 {
                 closes_at: now + 3600,
                 mark_enabled: false,
                 screen_enabled: true,
+                public_enabled: false,
                 unit_ids: Vec::new(),
             },
             now,

@@ -43,6 +43,7 @@ async fn second_instansi(app: &TestApp) -> (i64, i64) {
             units: vec![],
             mark: false,
             screen: false,
+            public: false,
         },
         "test",
     )

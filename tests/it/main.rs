@@ -21,6 +21,7 @@ mod screens;
 mod store;
 mod support;
 mod tiles;
+mod transparency;
 mod vectors;
 mod verify_cli;
 mod witness;

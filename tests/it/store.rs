@@ -87,6 +87,7 @@ fn new_campaign(instansi_id: i64, unit_ids: Vec<i64>) -> NewCampaign {
         closes_at: NOW + 3600,
         mark_enabled: true,
         screen_enabled: false,
+        public_enabled: false,
         unit_ids,
     }
 }

@@ -338,6 +338,7 @@ pub async fn seed_campaign(store: &dyn Store, opens: i64, closes: i64) -> Seeded
                 closes_at: now + closes,
                 mark_enabled: true,
                 screen_enabled: false,
+                public_enabled: false,
                 unit_ids: Vec::new(),
             },
             now,

@@ -83,6 +83,7 @@ pub fn campaign_json(c: &CampaignRow, tz: TimeZone) -> Value {
         "phase_label": phase.label(),
         "mark": c.mark_enabled,
         "screen": c.screen_enabled,
+        "public": c.public_enabled,
     })
 }
 

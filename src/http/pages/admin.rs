@@ -98,6 +98,8 @@ pub struct CampaignForm {
     mark: Option<String>,
     #[serde(default)]
     screen: Option<String>,
+    #[serde(default)]
+    public: Option<String>,
 }
 
 /// `datetime-local` values carry no zone: they are the instansi's local time.
@@ -132,6 +134,7 @@ pub async fn create_campaign(
                 units: Vec::new(),
                 mark: form.mark.is_some(),
                 screen: form.screen.is_some(),
+                public: form.public.is_some(),
             };
             match campaign::create(state.store.as_ref(), instansi_id, &input, &caller.actor()).await
             {
