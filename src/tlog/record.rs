@@ -422,15 +422,12 @@ mod tests {
         assert!(!check(&swapped));
         // s + l: the same point equation, but not a canonical scalar.
         let mut big_s = records.clone();
-        let l: [u8; 32] =
-            hex::decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010")
-                .unwrap()
-                .try_into()
-                .unwrap();
+        let l = hex::decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010")
+            .expect("hex");
         let mut carry = 0u16;
-        for i in 0..32 {
-            let sum = u16::from(big_s[0].signature[32 + i]) + u16::from(l[i]) + carry;
-            big_s[0].signature[32 + i] = sum as u8;
+        for (s, l) in big_s[0].signature[32..].iter_mut().zip(&l) {
+            let sum = u16::from(*s) + u16::from(*l) + carry;
+            *s = sum as u8;
             carry = sum >> 8;
         }
         assert!(!check(&big_s));
