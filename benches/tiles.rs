@@ -1,65 +1,22 @@
 //! Tile read cost (SPEC 8: a tile read ≤ 1 ms at 10 million entries; tiles ≥ 20,000
 //! requests/s): a full level-0 and level-1 hash tile, the right-edge partial tile and a
 //! full entry bundle, read through the use case (one range query on the store) from a log
-//! built in bulk through the store's append transaction, outside HTTP.
+//! of real, signed entries built in bulk outside HTTP (`support/bulk_log.rs`).
 //!
 //! `IKRAR_BENCH_ENTRIES` sets the log's size (default 1,000,000); `IKRAR_BENCH_DATABASE`
 //! a PostgreSQL database to build it in (default: a temporary SQLite file).
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
 use ikrar::domain::account::Role;
 use ikrar::service::tiles;
-use ikrar::store::{self, Append, LogHead, Store};
-use ikrar::tlog::merkle::{Frontier, leaf_hash};
+use ikrar::store;
 use ikrar::tlog::tiles::Tile;
 
-/// A record's typical length (SPEC 3.2 with a 12-byte name).
-const RECORD_LEN: usize = 136;
-
-async fn build(store: &dyn Store, entries: u64) {
-    let started = Instant::now();
-    let mut left = entries;
-    while left > 0 {
-        let batch = left.min(20_000);
-        left -= batch;
-        let mut tx = store.begin_append().await.expect("begin");
-        let head = tx.lock_head().await.expect("head");
-        let mut frontier = Frontier::from_bytes(head.size, &head.frontier).expect("frontier");
-        let mut append = Append {
-            old_size: head.size,
-            old_root: head.root,
-            entries: Vec::with_capacity(batch as usize),
-            nodes: Vec::with_capacity(2 * batch as usize),
-            head: head.clone(),
-            pledges: Vec::new(),
-            annulments: Vec::new(),
-        };
-        for _ in 0..batch {
-            let index = frontier.size();
-            let mut record = vec![0u8; RECORD_LEN];
-            record[..8].copy_from_slice(&index.to_be_bytes());
-            append.nodes.extend(frontier.push(leaf_hash(&record)));
-            append.entries.push((index, record));
-        }
-        append.head = LogHead {
-            size: frontier.size(),
-            root: frontier.root(),
-            frontier: frontier.to_bytes(),
-            last_time: head.last_time,
-            checkpoint: format!("bench checkpoint {}", frontier.size()),
-        };
-        tx.write(&append).await.expect("write");
-        tx.commit().await.expect("commit");
-    }
-    eprintln!(
-        "built a log of {entries} entries in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-}
+#[path = "support/bulk_log.rs"]
+mod bulk_log;
 
 fn bench(c: &mut Criterion) {
     let entries: u64 = std::env::var("IKRAR_BENCH_ENTRIES")
@@ -73,14 +30,7 @@ fn bench(c: &mut Criterion) {
     let store = rt.block_on(async {
         let s = store::connect(&url).await.expect("connect");
         s.migrate().await.expect("migrate");
-        if s.log_head().await.expect("head").size != entries {
-            assert_eq!(
-                s.log_head().await.expect("head").size,
-                0,
-                "the database must be empty or hold exactly IKRAR_BENCH_ENTRIES entries"
-            );
-            build(s.as_ref(), entries).await;
-        }
+        bulk_log::build(s.as_ref(), entries).await;
         s
     });
     let full0 = entries / 256;

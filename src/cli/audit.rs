@@ -327,8 +327,9 @@ async fn pass(
     } else {
         next
     };
-    let with_entries = pledge_keys.is_some();
-    // Up to FETCHES_IN_FLIGHT tiles are fetched ahead, and checked in index order.
+    let keys = pledge_keys.cloned().map(Arc::new);
+    // Up to FETCHES_IN_FLIGHT tiles are fetched ahead, their entries checked each on its
+    // own in parallel (check_bundle), and the results taken in index order here.
     let mut in_flight = InFlight(std::collections::VecDeque::new());
     loop {
         while next < end && in_flight.0.len() < FETCHES_IN_FLIGHT {
@@ -338,31 +339,43 @@ async fn pass(
                 width: (size - next * width).min(width) as u16,
             };
             let log = log.clone();
+            let keys = keys.clone();
             in_flight.0.push_back(tokio::spawn(async move {
                 let hashes = log.hash_tile(&tile).await?;
-                let records = if with_entries {
-                    Some(log.entry_bundle(&tile).await?)
-                } else {
-                    None
+                let checked = match keys {
+                    Some(keys) => {
+                        let records = log.entry_bundle(&tile).await?;
+                        let leaves = hashes.clone();
+                        let first = tile.index * width;
+                        let checked = tokio::task::spawn_blocking(move || {
+                            check_bundle(first, &records, &leaves, &keys)
+                        })
+                        .await
+                        .map_err(|e| unable(format!("pemeriksaan entri terhenti: {e}")))?;
+                        Some(checked)
+                    }
+                    None => None,
                 };
-                Ok((tile, hashes, records))
+                Ok((tile, hashes, checked))
             }));
             next += 1;
         }
         let Some(task) = in_flight.0.pop_front() else {
             break;
         };
-        let (tile, hashes, records) = task
+        let (tile, hashes, checked) = task
             .await
             .map_err(|e| unable(format!("pengambilan tile terhenti: {e}")))??;
         let first = tile.index * width;
+        let mut checked = checked.map(Vec::into_iter);
         for (offset, leaf) in hashes.iter().enumerate() {
             let index = first + offset as u64;
+            let entry = checked.as_mut().and_then(Iterator::next);
             if index < start {
                 continue;
             }
-            if let (Some(keys), Some(records)) = (pledge_keys, &records) {
-                let record = check_entry(index, &records[offset], leaf, keys, last_sequenced_at)?;
+            if let Some(entry) = entry {
+                let record = check_in_order(index, entry, last_sequenced_at)?;
                 last_sequenced_at = record.body.sequenced_at;
                 if !names_earlier_pledge(&mut pledges, &record) {
                     // The pledge may be before this pass: the caller looks again from leaf 0.
@@ -401,7 +414,7 @@ async fn pass(
     })
 }
 
-type Fetched = (Tile, Vec<Hash>, Option<Vec<Vec<u8>>>);
+type Fetched = (Tile, Vec<Hash>, Option<Vec<Result<Checked, Stop>>>);
 
 /// The fetches ahead, in index order; those not awaited are stopped when a pass ends early.
 struct InFlight(std::collections::VecDeque<tokio::task::JoinHandle<Result<Fetched, Stop>>>);
@@ -424,6 +437,7 @@ impl Drop for Progress {
 }
 
 /// Checks one entry of a bundle against its leaf and the published pledge keys.
+#[cfg(test)]
 fn check_entry(
     index: u64,
     bytes: &[u8],
@@ -431,13 +445,98 @@ fn check_entry(
     keys: &KeySet,
     last_sequenced_at: u64,
 ) -> Result<Record, Stop> {
-    if leaf_hash(bytes) != *leaf {
-        return Err(failed(format!(
-            "entri {index} telah diubah: isinya tidak sesuai dengan hash daun di log"
-        )));
+    let mut checked = check_bundle(index, &[bytes.to_vec()], &[*leaf], keys);
+    check_in_order(index, checked.remove(0), last_sequenced_at)
+}
+
+/// An entry that hashes to its leaf and parses, with what its key and signature gave.
+struct Checked {
+    record: Record,
+    /// The published pledge key of its key id whose window contains its time.
+    key: Result<(), Stop>,
+    signature_ok: bool,
+}
+
+/// The checks of a bundle's entries (the first at index `first`) that need no other entry:
+/// each hashes to its leaf and parses, names a published key whose window contains its
+/// time, and is signed by it (in batches, see [`Record::verify_signatures`]). Run off the
+/// async threads, several tiles at once; [`check_in_order`] takes the results in index
+/// order, so the failure named is the lowest index's first broken rule.
+fn check_bundle(
+    first: u64,
+    records: &[Vec<u8>],
+    leaves: &[Hash],
+    keys: &KeySet,
+) -> Vec<Result<Checked, Stop>> {
+    let mut checked: Vec<Result<Checked, Stop>> = Vec::with_capacity(records.len());
+    let mut signed = Vec::with_capacity(records.len());
+    // Decoding a key costs as much as a signature check: once per key and bundle.
+    let mut decoded: Vec<(&str, ed25519_dalek::VerifyingKey)> = Vec::new();
+    for (offset, (bytes, leaf)) in records.iter().zip(leaves).enumerate() {
+        let index = first + offset as u64;
+        if leaf_hash(bytes) != *leaf {
+            checked.push(Err(failed(format!(
+                "entri {index} telah diubah: isinya tidak sesuai dengan hash daun di log"
+            ))));
+            continue;
+        }
+        let record = match Record::parse(bytes) {
+            Ok(record) => record,
+            Err(e) => {
+                checked.push(Err(failed(format!(
+                    "entri {index} tidak dapat dibaca: {e}"
+                ))));
+                continue;
+            }
+        };
+        let key = keys
+            .pledge_key_at(&record.body.key_id, record.body.sequenced_at)
+            .and_then(|published| {
+                if let Some((_, key)) = decoded.iter().find(|(id, _)| *id == published.key_id) {
+                    return Ok(*key);
+                }
+                let key = published.verifying_key()?;
+                decoded.push((&published.key_id, key));
+                Ok(key)
+            });
+        let key = match key {
+            Ok(key) => {
+                signed.push((checked.len(), key));
+                Ok(())
+            }
+            Err(e) => Err(failed(format!("entri {index}: {e}"))),
+        };
+        checked.push(Ok(Checked {
+            record,
+            key,
+            signature_ok: false,
+        }));
     }
-    let record = Record::parse(bytes)
-        .map_err(|e| failed(format!("entri {index} tidak dapat dibaca: {e}")))?;
+    let items: Vec<(&Record, ed25519_dalek::VerifyingKey)> = signed
+        .iter()
+        .filter_map(|&(at, key)| match &checked[at] {
+            Ok(c) => Some((&c.record, key)),
+            Err(_) => None,
+        })
+        .collect();
+    let verdicts = Record::verify_signatures(&items);
+    for (&(at, _), ok) in signed.iter().zip(verdicts) {
+        if let Ok(c) = &mut checked[at] {
+            c.signature_ok = ok;
+        }
+    }
+    checked
+}
+
+/// The rest of an entry's checks, in the order they are named: its position, its time
+/// after the previous entry's, then its key and signature.
+fn check_in_order(
+    index: u64,
+    checked: Result<Checked, Stop>,
+    last_sequenced_at: u64,
+) -> Result<Record, Stop> {
+    let checked = checked?;
+    let record = checked.record;
     if record.body.log_index != index {
         return Err(failed(format!(
             "entri dihapus atau diurutkan ulang: entri di posisi {index} berindeks {}",
@@ -450,12 +549,12 @@ fn check_entry(
             record.body.sequenced_at
         )));
     }
-    let (_, key) = keys
-        .pledge_key(&record.body.key_id, record.body.sequenced_at)
-        .map_err(|e| failed(format!("entri {index}: {e}")))?;
-    record
-        .verify_signature(&key)
-        .map_err(|_| failed(format!("entri {index}: tanda tangan digital tidak sah")))?;
+    checked.key?;
+    if !checked.signature_ok {
+        return Err(failed(format!(
+            "entri {index}: tanda tangan digital tidak sah"
+        )));
+    }
     Ok(record)
 }
 
@@ -699,6 +798,68 @@ mod tests {
         forged.body.nip = 2;
         let e = check(4, &forged, 0).unwrap_err();
         assert!(e.contains("tanda tangan digital tidak sah"), "{e}");
+    }
+
+    /// The first failure of a bundle checked as `pass` does: its entries each on their own
+    /// (signatures in a batch), then in index order.
+    fn first_failure(records: &[Record], leaves: Option<&[Hash]>) -> Option<String> {
+        let bytes: Vec<Vec<u8>> = records.iter().map(Record::to_bytes).collect();
+        let own: Vec<Hash> = bytes.iter().map(|b| leaf_hash(b)).collect();
+        let mut last = 0;
+        for (index, entry) in check_bundle(0, &bytes, leaves.unwrap_or(&own), &keys())
+            .into_iter()
+            .enumerate()
+        {
+            match check_in_order(index as u64, entry, last) {
+                Ok(record) => last = record.body.sequenced_at,
+                Err(Stop::Failed(m)) => return Some(m),
+                Err(Stop::Unable(m)) => panic!("unexpected: {m}"),
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_bundle_names_its_lowest_failing_entry_and_its_first_broken_rule() {
+        let good: Vec<Record> = (0..300)
+            .map(|i| record(Format::Pledge, i, 1500, i + 1))
+            .collect();
+        assert_eq!(first_failure(&good, None), None);
+
+        let mut bad = good.clone();
+        bad[200].body.nip = 9; // signature no longer valid
+        bad[250] = record(Format::Pledge, 251, 1500, 1); // out of place
+        let m = first_failure(&bad, None).unwrap();
+        assert!(
+            m.contains("entri 200: tanda tangan digital tidak sah"),
+            "{m}"
+        );
+
+        // A worse entry earlier is named first, whatever the batch found later.
+        bad[120] = record(Format::Pledge, 121, 1500, 1);
+        let m = first_failure(&bad, None).unwrap();
+        assert!(m.contains("posisi 120 berindeks 121"), "{m}");
+
+        // An altered leaf before everything else.
+        let mut leaves: Vec<Hash> = bad.iter().map(Record::leaf_hash).collect();
+        leaves[7] = leaf_hash(b"something else");
+        let m = first_failure(&bad, Some(&leaves)).unwrap();
+        assert!(m.contains("entri 7 telah diubah"), "{m}");
+
+        // One entry, several rules broken: time before key window before signature.
+        let mut late = good.clone();
+        late[5] = record(Format::Pledge, 5, 2500, 1);
+        late[5].body.nip = 9;
+        late[6] = record(Format::Pledge, 6, 1499, 1);
+        let m = first_failure(&late, None).unwrap();
+        assert!(
+            m.contains("entri 5") && m.contains("di luar masa berlaku"),
+            "{m}"
+        );
+        late[5] = good[5].clone();
+        late[6].body.nip = 9;
+        let m = first_failure(&late, None).unwrap();
+        assert!(m.contains("entri 6: waktu mundur"), "{m}");
     }
 
     #[test]

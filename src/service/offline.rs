@@ -43,6 +43,19 @@ pub struct KeySet {
     pub keys: Vec<PublishedKey>,
 }
 
+impl PublishedKey {
+    /// The Ed25519 public key.
+    pub fn verifying_key(&self) -> Result<VerifyingKey, Invalid> {
+        let bad = || invalid(format!("kunci publik {} tidak sah", self.key_id));
+        let bytes: [u8; 32] = B64
+            .decode(&self.public_key)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(bad)?;
+        VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
+    }
+}
+
 impl KeySet {
     pub fn parse(json: &str) -> Result<KeySet, Invalid> {
         serde_json::from_str(json).map_err(|e| invalid(format!("berkas kunci tidak sah: {e}")))
@@ -54,6 +67,12 @@ impl KeySet {
         key_id: &[u8; 4],
         at: u64,
     ) -> Result<(&PublishedKey, VerifyingKey), Invalid> {
+        let key = self.pledge_key_at(key_id, at)?;
+        Ok((key, key.verifying_key()?))
+    }
+
+    /// [`KeySet::pledge_key`] without decoding the key, for callers that keep it decoded.
+    pub fn pledge_key_at(&self, key_id: &[u8; 4], at: u64) -> Result<&PublishedKey, Invalid> {
         let id = hex::encode(key_id);
         let key = self
             .keys
@@ -75,14 +94,7 @@ impl KeySet {
                 "rekaman dibuat di luar masa berlaku kunci {id}"
             )));
         }
-        let bytes: [u8; 32] = B64
-            .decode(&key.public_key)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| invalid(format!("kunci publik {id} tidak sah")))?;
-        let vk = VerifyingKey::from_bytes(&bytes)
-            .map_err(|_| invalid(format!("kunci publik {id} tidak sah")))?;
-        Ok((key, vk))
+        Ok(key)
     }
 
     pub fn log_verifier(&self) -> Result<Verifier, Invalid> {
