@@ -10,7 +10,9 @@ pub mod pages;
 pub mod state;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -27,6 +29,8 @@ pub use conn::ServeLimits;
 use error::AppError;
 use extract::{Rejected, Rejection};
 use state::AppState;
+
+use crate::metrics::Metrics;
 
 /// Sign requests are tiny; a mark is at most 32 KiB (SPEC 6).
 pub const SIGN_BODY_LIMIT: usize = 64 * 1024;
@@ -122,9 +126,14 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit", get(admin::audit))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
+        .route("/metrics", get(meta::metrics))
         .fallback(|| async { Rejection(meta::not_found().await) })
         .method_not_allowed_fallback(extract::wrong_method)
         .layer(middleware::from_fn(rejections_as_pages))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            count_request,
+        ))
         .layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -161,6 +170,22 @@ async fn rejections_as_pages(req: Request, next: Next) -> Response {
         }
         _ => res,
     }
+}
+
+/// Counts every answer by its route template (`/s/{token}`, never the token) and status.
+async fn count_request(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let res = next.run(req).await;
+    metrics.http_request(
+        route.as_deref().unwrap_or(crate::metrics::UNMATCHED_ROUTE),
+        res.status().as_u16(),
+        started.elapsed(),
+    );
+    res
 }
 
 /// Serves until `shutdown` resolves. Takes a bound listener so tests can use port 0.

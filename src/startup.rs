@@ -11,6 +11,7 @@ use governor::{Quota, RateLimiter};
 
 use crate::domain::public_url::PublicUrl;
 use crate::http::state::AppState;
+use crate::metrics::Metrics;
 use crate::service::ServiceError;
 use crate::service::live::Live;
 use crate::service::sequencer::{Health, Keys, RollbackGuard, Sequencer};
@@ -26,6 +27,8 @@ pub struct Settings {
     pub checkpoint_file: Option<PathBuf>,
     pub trusted_proxies: Vec<IpAddr>,
     pub lookup_limit: u32,
+    /// Client networks that may read `/metrics`.
+    pub metrics_allow: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +125,8 @@ pub async fn build_state(
     guard.note_start(head.size);
     let guard = Arc::new(guard);
     let keys = Arc::new(keys);
+    let metrics = Metrics::new();
+    metrics.spawn_upkeep();
     let live = Arc::new(Live::new(head.size));
     live.log
         .spawn_poller(store.clone(), crate::service::sequencer::POLL_EVERY);
@@ -131,6 +136,7 @@ pub async fn build_state(
         guard.clone(),
         health.clone(),
         live.log.clone(),
+        metrics.clone(),
     );
     let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
     let state = AppState {
@@ -154,6 +160,8 @@ pub async fn build_state(
         trusted_proxies: Arc::new(settings.trusted_proxies),
         live,
         streams: Default::default(),
+        metrics,
+        metrics_allow: Arc::new(settings.metrics_allow),
     };
     spawn_limiter_cleanup(&state);
     Ok(state)

@@ -186,6 +186,11 @@ pub struct ServeArgs {
     /// NIP lookups per minute per client address (bursts of the same size)
     #[arg(long, env = "IKRAR_LOOKUP_LIMIT", default_value_t = 20)]
     pub lookup_limit: u32,
+    /// Client networks (CIDR) that may read /metrics; others get 404 (repeatable or
+    /// comma-separated; the client address as for rate limits, behind --trusted-proxy)
+    #[arg(long, env = "IKRAR_METRICS_ALLOW", value_delimiter = ',',
+          default_values_t = crate::http::state::loopback_networks())]
+    pub metrics_allow: Vec<ipnet::IpNet>,
     /// Connections open at once; more wait in the listen backlog until one closes
     #[arg(long, env = "IKRAR_MAX_CONNECTIONS", default_value_t = 8192)]
     pub max_connections: usize,

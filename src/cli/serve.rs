@@ -68,6 +68,7 @@ pub(super) async fn serve(url: &str, args: ServeArgs) -> Result<()> {
             checkpoint_file,
             trusted_proxies: args.trusted_proxy.clone(),
             lookup_limit: args.lookup_limit,
+            metrics_allow: args.metrics_allow.clone(),
         },
     )
     .await?;

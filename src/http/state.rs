@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use governor::DefaultKeyedRateLimiter;
 use governor::clock::{Clock, DefaultClock};
+use ipnet::IpNet;
 
 use crate::http::conn::StreamSlots;
 use crate::http::error::AppError;
 
 use crate::domain::public_url::PublicUrl;
+use crate::metrics::Metrics;
 use crate::service::live::Live;
-use crate::service::sequencer::{Health, Keys, RollbackGuard, Sequencer};
+use crate::service::sequencer::{Health, Keys, RollbackGuard, Sequencer, Signed};
 use crate::store::Store;
 
 pub type Limiter = DefaultKeyedRateLimiter<IpAddr>;
@@ -34,6 +36,10 @@ pub struct AppState {
     pub live: Arc<Live>,
     /// Event streams held per client address (SPEC 4.6).
     pub streams: Arc<StreamSlots>,
+    /// This instance's instruments, rendered on `/metrics`.
+    pub metrics: Metrics,
+    /// Client networks that may read `/metrics` (`--metrics-allow`).
+    pub metrics_allow: Arc<Vec<IpNet>>,
 }
 
 impl AppState {
@@ -43,9 +49,38 @@ impl AppState {
             .check_key(&rate_key(client))
             .map_err(|not_until| {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
+                self.metrics.rate_limited("lookup");
                 AppError::rate_limited(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
             })
     }
+
+    /// Counts one sign request's outcome (SPEC 4.6): `created`, `repeated`, or the refusal's
+    /// error code — a fixed set of codes, never a token or a person.
+    pub fn count_sign(&self, outcome: &Result<Signed, AppError>) {
+        self.metrics.sign_request(match outcome {
+            Ok(s) if s.created => "created",
+            Ok(_) => "repeated",
+            Err(e) => e.code,
+        });
+    }
+
+    /// Whether `client` (as [`crate::http::extract::ClientAddr`] determines it) may read
+    /// `/metrics`.
+    pub fn may_read_metrics(&self, client: IpAddr) -> bool {
+        let client = match client {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, IpAddr::V4),
+            v4 => v4,
+        };
+        self.metrics_allow.iter().any(|net| net.contains(&client))
+    }
+}
+
+/// Who may read `/metrics` unless told otherwise: this machine only.
+pub fn loopback_networks() -> Vec<IpNet> {
+    ["127.0.0.0/8", "::1/128"]
+        .iter()
+        .map(|n| n.parse().expect("a valid network"))
+        .collect()
 }
 
 /// The key a client is counted under: IPv4 as is, IPv6 by its /64 (one household or phone).

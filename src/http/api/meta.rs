@@ -7,7 +7,11 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
 use crate::domain::instansi::TimeZone;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
 use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{ClientAddr, Rejection};
 use crate::http::state::AppState;
 use crate::service::instansi;
 
@@ -119,6 +123,33 @@ pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Value>> {
         }]);
     }
     Ok(Json(ready))
+}
+
+/// `GET /metrics`: the Prometheus text format, for `--metrics-allow` clients only; to anyone
+/// else the same 404 as an unknown address.
+pub async fn metrics(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+) -> Result<Response, Rejection> {
+    if !state.may_read_metrics(client) {
+        return Err(Rejection(not_found().await));
+    }
+    // The log also grows by annulments and by other instances: read its size from the store.
+    match state.store.log_head().await {
+        Ok(head) => state.metrics.log_size(head.size),
+        Err(e) => tracing::warn!(error = %e, "metrics: the log size could not be read"),
+    }
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        state.metrics.render(),
+    )
+        .into_response())
 }
 
 pub async fn not_found() -> AppError {

@@ -51,7 +51,10 @@ pub async fn sign(
             user_agent,
         },
     )
-    .await?;
+    .await
+    .map_err(AppError::from);
+    state.count_sign(&signed);
+    let signed = signed?;
     let status = if signed.created {
         StatusCode::CREATED
     } else {
