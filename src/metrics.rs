@@ -39,6 +39,20 @@ fn batch_buckets() -> Vec<f64> {
     (0..11).map(|i| f64::from(1u32 << i)).collect()
 }
 
+/// A sample's value with at most nine decimals. A float sum such as
+/// `0.0024717899999999998` would otherwise print a run of 18 digits, which reads like a NIP
+/// to anyone (or anything) checking that none leaks; nanosecond precision is plenty.
+fn sample_value(raw: &str) -> String {
+    match raw.parse::<f64>() {
+        Ok(v) if v.is_finite() && v.fract() != 0.0 => {
+            let fixed = format!("{v:.9}");
+            let trimmed = fixed.trim_end_matches('0').trim_end_matches('.');
+            trimmed.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
 /// The instruments of one app state; cheap to clone.
 #[derive(Clone)]
 pub struct Metrics {
@@ -179,7 +193,20 @@ impl Metrics {
 
     /// The Prometheus text format (version 0.0.4) of everything recorded so far.
     pub fn render(&self) -> String {
-        self.handle.render()
+        let text = self.handle.render();
+        let mut out = String::with_capacity(text.len());
+        for line in text.lines() {
+            match line.rsplit_once(' ') {
+                Some((series, value)) if !line.starts_with('#') => {
+                    out.push_str(series);
+                    out.push(' ');
+                    out.push_str(&sample_value(value));
+                }
+                _ => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        out
     }
 
     /// Moves recorded histogram samples into their buckets. Rendering does it too; without a
@@ -236,6 +263,25 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("ikrar_build_info{version=\""), "{text}");
+    }
+
+    #[test]
+    fn sample_values_never_print_long_digit_runs() {
+        assert_eq!(sample_value("0.0024717899999999998"), "0.00247179");
+        assert_eq!(sample_value("0.30000000000000004"), "0.3");
+        assert_eq!(sample_value("1026"), "1026");
+        assert_eq!(sample_value("+Inf"), "+Inf");
+        let m = Metrics::new();
+        for ms in [2.4717899, 0.1, 0.2, 38.295747] {
+            m.http_request("/", 200, Duration::from_secs_f64(ms / 1000.0));
+        }
+        let text = m.render();
+        let longest = text
+            .split(|c: char| !c.is_ascii_digit())
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        assert!(longest < 18, "{text}");
     }
 
     #[test]
