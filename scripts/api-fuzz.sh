@@ -5,12 +5,12 @@
 # bounded time, and fails on any 5xx or any answer that does not conform to the description
 # (status code, content type, body schema). Stops the server whatever happens.
 #
-#   scripts/api-fuzz.sh                         # 120 s budget, fixed seed
+#   scripts/api-fuzz.sh                         # 100 s budget, fixed seed
 #   IKRAR_FUZZ_SECONDS=60 IKRAR_FUZZ_SEED=7 scripts/api-fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds="${IKRAR_FUZZ_SECONDS:-120}"
+seconds="${IKRAR_FUZZ_SECONDS:-100}"
 seed="${IKRAR_FUZZ_SEED:-20261201}"
 
 command -v schemathesis >/dev/null || {
