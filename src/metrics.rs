@@ -26,6 +26,14 @@ const WITNESS_COSIGNED: &str = "ikrar_witness_cosigned_size";
 const RATE_LIMITED: &str = "ikrar_rate_limited_total";
 const BUILD_INFO: &str = "ikrar_build_info";
 
+/// Who may read `/metrics` unless told otherwise (`--metrics-allow`): this machine only.
+pub fn loopback_networks() -> Vec<ipnet::IpNet> {
+    ["127.0.0.0/8", "::1/128"]
+        .iter()
+        .map(|n| n.parse().expect("a valid network"))
+        .collect()
+}
+
 /// The route label of a request that matched no route: one value, never the path asked for.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 

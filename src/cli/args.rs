@@ -189,7 +189,7 @@ pub struct ServeArgs {
     /// Client networks (CIDR) that may read /metrics; others get 404 (repeatable or
     /// comma-separated; the client address as for rate limits, behind --trusted-proxy)
     #[arg(long, env = "IKRAR_METRICS_ALLOW", value_delimiter = ',', value_parser = network,
-          default_values_t = crate::http::state::loopback_networks())]
+          default_values_t = crate::metrics::loopback_networks())]
     pub metrics_allow: Vec<ipnet::IpNet>,
     /// Connections open at once; more wait in the listen backlog until one closes
     #[arg(long, env = "IKRAR_MAX_CONNECTIONS", default_value_t = 8192)]

@@ -64,7 +64,7 @@ impl AppState {
         });
     }
 
-    /// Whether `client` (as [`crate::http::extract::ClientAddr`] determines it) may read
+    /// Whether `client` (the address `ClientAddr` determines, behind trusted proxies) may read
     /// `/metrics`.
     pub fn may_read_metrics(&self, client: IpAddr) -> bool {
         let client = match client {
@@ -73,14 +73,6 @@ impl AppState {
         };
         self.metrics_allow.iter().any(|net| net.contains(&client))
     }
-}
-
-/// Who may read `/metrics` unless told otherwise: this machine only.
-pub fn loopback_networks() -> Vec<IpNet> {
-    ["127.0.0.0/8", "::1/128"]
-        .iter()
-        .map(|n| n.parse().expect("a valid network"))
-        .collect()
 }
 
 /// The key a client is counted under: IPv4 as is, IPv6 by its /64 (one household or phone).

@@ -153,7 +153,7 @@ pub fn settings() -> Settings {
         checkpoint_file: None,
         trusted_proxies: Vec::new(),
         lookup_limit: 20,
-        metrics_allow: ikrar::http::state::loopback_networks(),
+        metrics_allow: ikrar::metrics::loopback_networks(),
     }
 }
 
