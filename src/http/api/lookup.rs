@@ -29,7 +29,8 @@ pub struct LookupResponse {
     responses(
         (status = 200, description = "The NIP's valid pledges; empty for an unknown NIP.", body = LookupResponse),
         (status = 400, description = "Not a valid NIP, or a malformed query.", body = ErrorBody),
-        (status = 429, description = "Too many lookups from this address (see `Retry-After`).", body = ErrorBody),
+        (status = 429, description = "Too many lookups from this address.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before asking again"))),
         (status = 503, description = "The database is unavailable.", body = ErrorBody),
     ))]
 pub async fn lookup(

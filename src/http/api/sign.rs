@@ -55,7 +55,9 @@ pub struct SignResponse {
         (status = 413, description = "Over 64 KiB.", body = ErrorBody),
         (status = 415, description = "Not JSON.", body = ErrorBody),
         (status = 422, description = "Breaks a rule: empty consent name, a bad mark.", body = ErrorBody),
-        (status = 503, description = "Signing is stopped for now (see `/readyz`).", body = ErrorBody),
+        (status = 503, description = "Signing is stopped for now (see `/readyz`); asking again \
+            is safe and makes no second pledge.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait, when it is known"))),
     ))]
 pub async fn sign(
     State(state): State<AppState>,
