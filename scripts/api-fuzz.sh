@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 seconds="${IKRAR_FUZZ_SECONDS:-100}"
 seed="${IKRAR_FUZZ_SEED:-20261201}"
 
-command -v schemathesis >/dev/null || {
+# Through the interpreter, not a console script: a pyenv shim for it may not exist yet.
+python3 -c 'import schemathesis' 2>/dev/null || {
   echo "schemathesis is missing: run scripts/install-test-deps.sh" >&2
   exit 1
 }
@@ -51,7 +52,7 @@ token="$("$bin" token create --username admin-demo | tail -n 1)"
 echo "== schemathesis against $base/api/v1/openapi.json (${seconds}s, seed $seed)"
 status=0
 # From the temporary directory: schemathesis keeps its cache in the working directory.
-(cd "$dir" && schemathesis run "$base/api/v1/openapi.json" \
+(cd "$dir" && python3 -m schemathesis.cli run "$base/api/v1/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
   --header "Authorization: Bearer $token" \
   --max-time "$seconds" \

@@ -28,7 +28,7 @@ python3 -c 'import tlog_scales' 2>/dev/null || python3 -m pip install -q 'tlog-s
 # schemathesis (API fuzzing against /api/v1/openapi.json, scripts/api-fuzz.sh).
 python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q 'prometheus-client==0.26.0'
 python3 -c 'import openapi_spec_validator' 2>/dev/null || python3 -m pip install -q 'openapi-spec-validator==0.9.0'
-[ "$(schemathesis --version 2>/dev/null)" = "schemathesis, version 4.32.5" ] \
+python3 -m schemathesis.cli --version 2>/dev/null | grep -q 'version 4\.32\.5$' \
   || python3 -m pip install -q 'schemathesis==4.32.5'
 
 if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
