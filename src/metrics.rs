@@ -1,13 +1,15 @@
 //! The operator's instruments (SPEC 4.6): one Prometheus registry per [`Metrics`], rendered
 //! as the Prometheus text format on `/metrics`. Each app state owns its own registry (no
 //! process-wide recorder), so several instances in one process — the test suite's — never
-//! count each other's requests.
+//! count each other's requests. The one process-wide value is what witnesses cosigned
+//! ([`witness_cosigned`]), a fact about the log rather than about a request.
 //!
 //! Label values are bounded and never per person: route templates (not paths), status
 //! codes, error codes, instansi codes, witness names and limit names. No NIP, token, name
 //! or address ever becomes a label.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use metrics::Recorder as _;
@@ -45,6 +47,22 @@ fn seconds_buckets() -> Vec<f64> {
 /// A sign batch holds 1 to `MAX_BATCH` (1,024) jobs.
 fn batch_buckets() -> Vec<f64> {
     (0..11).map(|i| f64::from(1u32 << i)).collect()
+}
+
+/// The newest tree size each witness cosigned, by witness name. Process-wide, not per app
+/// state: it is a fact about the log that the witnessing task learns, not about a request,
+/// and that task needs no handle to report it.
+static WITNESS_SIZES: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+
+/// Reports that `witness` (its key name) cosigned a checkpoint of tree size `size`; shown
+/// as `ikrar_witness_cosigned_size{witness}` on every scrape from then on. A smaller size
+/// than one already reported (a late answer) does not move the gauge back.
+pub fn witness_cosigned(witness: &str, size: u64) {
+    let mut sizes = WITNESS_SIZES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let newest = sizes.entry(witness.to_string()).or_default();
+    *newest = (*newest).max(size);
 }
 
 /// A sample's value with at most nine decimals. A float sum such as
@@ -188,12 +206,6 @@ impl Metrics {
         self.with(|| metrics::gauge!(LOG_SIZE).set(size as f64));
     }
 
-    /// The tree size of the newest checkpoint `witness` (its key name) cosigned.
-    pub fn witness_cosigned(&self, witness: &str, size: u64) {
-        let witness = witness.to_string();
-        self.with(|| metrics::gauge!(WITNESS_COSIGNED, "witness" => witness).set(size as f64));
-    }
-
     /// A request refused by the limit named `limit` (`lookup`, `login_ip`, …).
     pub fn rate_limited(&self, limit: &'static str) {
         self.with(|| metrics::counter!(RATE_LIMITED, "limit" => limit).increment(1));
@@ -201,6 +213,17 @@ impl Metrics {
 
     /// The Prometheus text format (version 0.0.4) of everything recorded so far.
     pub fn render(&self) -> String {
+        let cosigned: Vec<(String, u64)> = WITNESS_SIZES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(w, n)| (w.clone(), *n))
+            .collect();
+        self.with(|| {
+            for (witness, size) in cosigned {
+                metrics::gauge!(WITNESS_COSIGNED, "witness" => witness).set(size as f64);
+            }
+        });
         let text = self.handle.render();
         let mut out = String::with_capacity(text.len());
         for line in text.lines() {
@@ -290,6 +313,18 @@ mod tests {
             .max()
             .unwrap_or(0);
         assert!(longest < 18, "{text}");
+    }
+
+    #[test]
+    fn witness_sizes_show_on_the_next_scrape_and_never_go_back() {
+        let m = Metrics::new();
+        witness_cosigned("witness.example/test-a", 41);
+        witness_cosigned("witness.example/test-a", 40);
+        let text = m.render();
+        assert!(
+            text.contains("ikrar_witness_cosigned_size{witness=\"witness.example/test-a\"} 41"),
+            "{text}"
+        );
     }
 
     #[test]
