@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives, from Debian's packages and PyPI, when it is missing:
 # chromium + chromedriver (browser tests), poppler-utils, qpdf, zbar-tools (PDF and QR checks),
-# openssl (key interoperability), Python's cryptography (independent vector check) and
-# tlog-scales (an independent tlog-tiles reader), aics-witness (an independent tlog-witness), and
+# openssl (key interoperability), Python's cryptography (independent vector check),
+# tlog-scales (an independent tlog-tiles reader), aics-witness (an independent tlog-witness),
+# prometheus-client, openapi-spec-validator and schemathesis (see below), and
 # starts the local PostgreSQL cluster if it is installed but not running.
 set -euo pipefail
 
@@ -23,6 +24,12 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
 python3 -c 'import tlog_scales' 2>/dev/null || python3 -m pip install -q 'tlog-scales==0.0.3'
+# The Prometheus reference text parser (/metrics), an independent OpenAPI 3.1 validator, and
+# schemathesis (API fuzzing against /api/v1/openapi.json, scripts/api-fuzz.sh).
+python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q 'prometheus-client==0.26.0'
+python3 -c 'import openapi_spec_validator' 2>/dev/null || python3 -m pip install -q 'openapi-spec-validator==0.9.0'
+python3 -m schemathesis.cli --version 2>/dev/null | grep -q 'version 4\.32\.5$' \
+  || python3 -m pip install -q 'schemathesis==4.32.5'
 
 # aics-witness: an independent C2SP tlog-witness (PyPI), which the witnessing tests run beside
 # `ikrar witness serve`. It needs Python 3.12 or newer, in its own virtual environment under

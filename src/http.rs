@@ -10,13 +10,15 @@ pub mod pages;
 pub mod state;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use api::{hr, log, lookup, meta, proof, sign, verify};
+use api::{hr, log, meta};
 use pages::{admin, ceremony, dashboard, signing};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -28,6 +30,8 @@ use error::AppError;
 use extract::{Rejected, Rejection};
 use state::AppState;
 
+use crate::metrics::Metrics;
+
 /// Sign requests are tiny; a mark is at most 32 KiB (SPEC 6).
 pub const SIGN_BODY_LIMIT: usize = 64 * 1024;
 
@@ -36,11 +40,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 pub fn router(state: AppState) -> Router {
+    let (api, _) = api::openapi::routes().split_for_parts();
     Router::new()
-        .route(
-            "/api/v1/sign",
-            post(sign::sign).layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)),
-        )
+        .merge(api)
         .route("/", get(pages::public::index))
         .route("/cek", get(pages::public::cek))
         .route(
@@ -59,43 +61,12 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{token}/proof", get(signing::proof))
         .route("/s/{token}/lapor", post(signing::report))
         .route("/static/sign.js", get(meta::script))
-        .route("/api/v1/verify/{record}", get(verify::verify_json))
-        .route("/api/v1/proof/{record}", get(proof::by_record))
         .route("/v/{record}", get(pages::verify::verify_page))
         .route("/V/{record}", get(pages::verify::verify_page))
-        .route("/api/v1/lookup", get(lookup::lookup))
-        .route("/api/v1/keys", get(meta::keys))
-        .route("/api/v1/templates", get(meta::templates))
         .route("/log/checkpoint", get(log::checkpoint))
         .route("/log/tile/entries/{*path}", get(log::entry_bundle))
         .route("/log/tile/{*path}", get(log::hash_tile))
-        .route("/api/v1/log/inclusion", get(log::inclusion))
-        .route("/api/v1/log/consistency", get(log::consistency))
         .route("/static/app.css", get(meta::stylesheet))
-        .route(
-            "/api/v1/roster",
-            post(hr::import_roster).layer(DefaultBodyLimit::max(hr::ROSTER_BODY_LIMIT)),
-        )
-        .route(
-            "/api/v1/campaigns",
-            post(hr::create_campaign).get(hr::list_campaigns),
-        )
-        .route("/api/v1/campaigns/{id}", get(hr::get_campaign))
-        .route("/api/v1/campaigns/{id}/close", post(hr::close_campaign))
-        .route("/api/v1/campaigns/{id}/compliance", get(hr::compliance))
-        .route("/api/v1/campaigns/{id}/unsigned", get(hr::unsigned))
-        .route(
-            "/api/v1/campaigns/{id}/invitations",
-            post(hr::issue_invitations),
-        )
-        .route(
-            "/api/v1/campaigns/{id}/invitations/revoke",
-            post(hr::revoke_invitation),
-        )
-        .route("/api/v1/pledges/{id}", get(hr::get_pledge))
-        .route("/api/v1/pledges/{id}/annul", post(hr::annul_pledge))
-        .route("/api/v1/pledges/{id}/pdf", get(hr::pledge_pdf))
-        .route("/api/v1/pledges/{id}/proof", get(proof::by_pledge))
         .route(
             "/admin/login",
             get(pages::login::login_page).post(pages::login::login),
@@ -124,9 +95,14 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit", get(admin::audit))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
+        .route("/metrics", get(meta::metrics))
         .fallback(|| async { Rejection(meta::not_found().await) })
         .method_not_allowed_fallback(extract::wrong_method)
         .layer(middleware::from_fn(rejections_as_pages))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            count_request,
+        ))
         .layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -163,6 +139,22 @@ async fn rejections_as_pages(req: Request, next: Next) -> Response {
         }
         _ => res,
     }
+}
+
+/// Counts every answer by its route template (`/s/{token}`, never the token) and status.
+async fn count_request(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let res = next.run(req).await;
+    metrics.http_request(
+        route.as_deref().unwrap_or(crate::metrics::UNMATCHED_ROUTE),
+        res.status().as_u16(),
+        started.elapsed(),
+    );
+    res
 }
 
 /// Serves until `shutdown` resolves. Takes a bound listener so tests can use port 0.

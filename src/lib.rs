@@ -13,6 +13,7 @@
 //! - Pure engines: [`tlog`] (record, Merkle tree, signed notes, key files), [`render`] (QR
 //!   codes, the receipt PDF, printable slips), [`formats`] (roster readers, exports).
 //! - [`store`]: the boundary to SQLite and PostgreSQL, one SQL implementation.
+//! - [`metrics`]: the operator's Prometheus instruments, one registry per app state.
 //! - [`startup`]: builds the state `serve` runs on (keys, names, rollback guard).
 //! - [`witness`]: `ikrar witness`, a separate product in the same binary: a C2SP witness
 //!   that an outside party runs to cosign this or any log.
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod domain;
 pub mod formats;
 pub mod http;
+pub mod metrics;
 pub mod render;
 pub mod service;
 pub mod startup;

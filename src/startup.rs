@@ -11,6 +11,7 @@ use governor::{Quota, RateLimiter};
 
 use crate::domain::public_url::PublicUrl;
 use crate::http::state::AppState;
+use crate::metrics::Metrics;
 use crate::service::ServiceError;
 use crate::service::live::Live;
 use crate::service::read_cache::ReadCache;
@@ -31,6 +32,8 @@ pub struct Settings {
     pub lookup_limit: u32,
     /// Witnesses to push checkpoints to, and the quorum to publish (SPEC 3.8).
     pub witness_policy: Option<Policy>,
+    /// Client networks that may read `/metrics`.
+    pub metrics_allow: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +130,8 @@ pub async fn build_state(
     guard.note_start(head.size);
     let guard = Arc::new(guard);
     let keys = Arc::new(keys);
+    let metrics = Metrics::new();
+    metrics.spawn_upkeep();
     let live = Arc::new(Live::new(head.size));
     live.log
         .spawn_poller(store.clone(), crate::service::sequencer::POLL_EVERY);
@@ -136,6 +141,7 @@ pub async fn build_state(
         guard.clone(),
         health.clone(),
         live.log.clone(),
+        metrics.clone(),
     );
     let policy = settings.witness_policy.map(Arc::new);
     let witnessing = policy.as_ref().map(|p| {
@@ -171,6 +177,8 @@ pub async fn build_state(
         policy,
         witnessing,
         reads,
+        metrics,
+        metrics_allow: Arc::new(settings.metrics_allow),
     };
     spawn_limiter_cleanup(&state);
     Ok(state)

@@ -170,6 +170,8 @@ pub struct SignContext {
     pub closed_at: Option<i64>,
     pub mark_enabled: bool,
     pub instansi_name: String,
+    /// The instansi's short code: the `ikrar_pledges_total` label.
+    pub instansi_code: String,
     #[sqlx(try_from = "String")]
     pub tz: TimeZone,
     pub template_no: i64,

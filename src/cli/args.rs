@@ -198,6 +198,11 @@ pub struct ServeArgs {
     /// NIP lookups per minute per client address (bursts of the same size)
     #[arg(long, env = "IKRAR_LOOKUP_LIMIT", default_value_t = 20)]
     pub lookup_limit: u32,
+    /// Client networks (CIDR) that may read /metrics; others get 404 (repeatable or
+    /// comma-separated; the client address as for rate limits, behind --trusted-proxy)
+    #[arg(long, env = "IKRAR_METRICS_ALLOW", value_delimiter = ',', value_parser = network,
+          default_values_t = crate::metrics::loopback_networks())]
+    pub metrics_allow: Vec<ipnet::IpNet>,
     /// Connections open at once; more wait in the listen backlog until one closes
     #[arg(long, env = "IKRAR_MAX_CONNECTIONS", default_value_t = 8192)]
     pub max_connections: usize,
@@ -391,4 +396,31 @@ pub struct AuditArgs {
     /// Witness policy (c2sp.org/tlog-policy): the checkpoint must be cosigned by its quorum
     #[arg(long)]
     pub policy: Option<PathBuf>,
+}
+
+/// A network in CIDR notation, or one address (as a /32 or /128).
+fn network(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("'{s}' is not a network (e.g. 10.20.0.0/16) or an address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network;
+
+    #[test]
+    fn reads_networks_and_single_addresses() {
+        assert_eq!(
+            network("10.20.0.0/16").expect("cidr").to_string(),
+            "10.20.0.0/16"
+        );
+        assert_eq!(
+            network(" 192.0.2.7 ").expect("ip").to_string(),
+            "192.0.2.7/32"
+        );
+        assert_eq!(network("::1").expect("ip").to_string(), "::1/128");
+        assert!(network("bogus").is_err());
+    }
 }

@@ -73,6 +73,7 @@ pub(super) async fn serve(url: &str, args: ServeArgs) -> Result<()> {
             trusted_proxies: args.trusted_proxy.clone(),
             lookup_limit: args.lookup_limit,
             witness_policy,
+            metrics_allow: args.metrics_allow.clone(),
         },
     )
     .await?;

@@ -4,6 +4,7 @@ pub mod hr;
 pub mod log;
 pub mod lookup;
 pub mod meta;
+pub mod openapi;
 pub mod proof;
 pub mod sign;
 pub mod verify;

@@ -11,10 +11,12 @@ use crate::http::state::AppState;
 use crate::service::invitation;
 use crate::store::CampaignRow;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct IssueRequest {
+    /// Issue fresh links to staff who already have one (the old links stop working).
     #[serde(default)]
     pub reissue: bool,
+    /// Only this NIP (or staff number).
     #[serde(default)]
     pub nip: Option<String>,
     /// `csv` (default) or `slips` (a PDF of printable QR slips)

@@ -5,14 +5,16 @@ use std::sync::Arc;
 
 use governor::DefaultKeyedRateLimiter;
 use governor::clock::{Clock, DefaultClock};
+use ipnet::IpNet;
 
 use crate::http::conn::StreamSlots;
 use crate::http::error::AppError;
 
 use crate::domain::public_url::PublicUrl;
+use crate::metrics::Metrics;
 use crate::service::live::Live;
 use crate::service::read_cache::ReadCache;
-use crate::service::sequencer::{Health, Keys, RollbackGuard, Sequencer};
+use crate::service::sequencer::{Health, Keys, RollbackGuard, Sequencer, Signed};
 use crate::service::witnessing::Witnessing;
 use crate::store::Store;
 use crate::tlog::policy::Policy;
@@ -43,6 +45,10 @@ pub struct AppState {
     pub witnessing: Option<Arc<Witnessing>>,
     /// Keys, checkpoints, tiles and checked signatures for the public read path.
     pub reads: Arc<ReadCache>,
+    /// This instance's instruments, rendered on `/metrics`.
+    pub metrics: Metrics,
+    /// Client networks that may read `/metrics` (`--metrics-allow`).
+    pub metrics_allow: Arc<Vec<IpNet>>,
 }
 
 impl AppState {
@@ -52,8 +58,29 @@ impl AppState {
             .check_key(&rate_key(client))
             .map_err(|not_until| {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
+                self.metrics.rate_limited("lookup");
                 AppError::rate_limited(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
             })
+    }
+
+    /// Counts one sign request's outcome (SPEC 4.6): `created`, `repeated`, or the refusal's
+    /// error code — a fixed set of codes, never a token or a person.
+    pub fn count_sign(&self, outcome: &Result<Signed, AppError>) {
+        self.metrics.sign_request(match outcome {
+            Ok(s) if s.created => "created",
+            Ok(_) => "repeated",
+            Err(e) => e.code,
+        });
+    }
+
+    /// Whether `client` (the address `ClientAddr` determines, behind trusted proxies) may read
+    /// `/metrics`.
+    pub fn may_read_metrics(&self, client: IpAddr) -> bool {
+        let client = match client {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, IpAddr::V4),
+            v4 => v4,
+        };
+        self.metrics_allow.iter().any(|net| net.contains(&client))
     }
 }
 

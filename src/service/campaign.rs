@@ -37,13 +37,17 @@ impl SignContext {
 }
 
 /// What HR types to create a campaign.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct CampaignInput {
+    /// The template as `code@version` or its number.
     pub template: String,
     pub title: String,
     pub place: String,
+    /// RFC 3339, e.g. `2026-11-29T07:00:00+07:00`.
     pub opens: String,
+    /// RFC 3339.
     pub closes: String,
+    /// Unit keys or names whose staff are the targets (default: the whole instansi).
     #[serde(default)]
     pub units: Vec<String>,
     #[serde(default = "yes")]

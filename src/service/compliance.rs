@@ -67,7 +67,13 @@ pub async fn unsigned_page(
     }
     let page = page.max(1);
     Ok(store
-        .unsigned(campaign.id, unit, per_page, (page - 1) * per_page)
+        // A page far past the end (or past i64) is simply empty.
+        .unsigned(
+            campaign.id,
+            unit,
+            per_page,
+            (page - 1).saturating_mul(per_page),
+        )
         .await?)
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -16,6 +16,7 @@ use crate::domain::instansi::TimeZone;
 use crate::domain::mark::{Mark, mark_line_value};
 use crate::domain::nip::EmployeeKind;
 use crate::domain::statement::StatementDraft;
+use crate::metrics::Metrics;
 use crate::store::{Append, LogHead, NewPledge, PledgeReceipt, SignContext, Store, StoreError};
 use crate::tlog::keys::{KeyPurpose, NamedKey};
 use crate::tlog::merkle::{Frontier, leaf_hash};
@@ -306,9 +307,10 @@ impl Sequencer {
         guard: Arc<RollbackGuard>,
         health: Arc<Health>,
         grown: LogSignal,
+        metrics: Metrics,
     ) -> Sequencer {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
-        tokio::spawn(run(rx, store, keys, guard, health, grown));
+        tokio::spawn(run(rx, store, keys, guard, health, grown, metrics));
         Sequencer { tx }
     }
 
@@ -331,6 +333,7 @@ async fn run(
     guard: Arc<RollbackGuard>,
     health: Arc<Health>,
     grown: LogSignal,
+    metrics: Metrics,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut wait = PROBE_FIRST;
@@ -352,9 +355,11 @@ async fn run(
             return;
         }
         let jobs: Vec<SignJob> = batch.iter().map(|j| j.job.clone()).collect();
-        let result = append_pledges(store.as_ref(), &keys, &guard, &health, jobs).await;
+        let started = Instant::now();
+        let result = append_pledges(store.as_ref(), &keys, &guard, &health, &metrics, jobs).await;
         match result {
             Ok(answers) => {
+                metrics.batch(received, started.elapsed());
                 let size = answers.iter().map(|a| a.log_index + 1).max();
                 for (job, answer) in batch.drain(..).zip(answers) {
                     let _ = job.reply.send(Ok(answer));
@@ -399,9 +404,10 @@ pub async fn append_pledges(
     keys: &Keys,
     guard: &RollbackGuard,
     health: &Health,
+    metrics: &Metrics,
     jobs: Vec<SignJob>,
 ) -> Result<Vec<Signed>, SequencerError> {
-    let outcome = retry_moved(|| try_append(store, keys, guard, health, &jobs)).await;
+    let outcome = retry_moved(|| try_append(store, keys, guard, health, metrics, &jobs)).await;
     health.observe(&outcome);
     outcome
 }
@@ -460,6 +466,7 @@ async fn try_append(
     keys: &Keys,
     guard: &RollbackGuard,
     health: &Health,
+    metrics: &Metrics,
     jobs: &[SignJob],
 ) -> Result<Vec<Signed>, SequencerError> {
     still_current(health)?;
@@ -506,6 +513,7 @@ async fn try_append(
     if let Some(append) = &sealed {
         ids = tx.write(append).await?.into_iter().collect();
         tx.commit().await?;
+        count_pledges(metrics, &fresh);
         // Committed, but not answered: its signers get 503 and, asking again once the file
         // is writable, the pledge they already made (SPEC 4.6).
         guard
@@ -547,6 +555,20 @@ async fn try_append(
             })
         })
         .collect()
+}
+
+/// Counts a committed batch's new pledges per instansi code (SPEC 4.6), at the commit
+/// rather than per request, so the counters add up to the pledges made.
+fn count_pledges(metrics: &Metrics, fresh: &[&SignJob]) {
+    let mut per_instansi: HashMap<&str, u64> = HashMap::new();
+    for job in fresh {
+        *per_instansi
+            .entry(job.ctx.instansi_code.as_str())
+            .or_default() += 1;
+    }
+    for (code, n) in per_instansi {
+        metrics.pledges_committed(code, n);
+    }
 }
 
 /// The pure part of an append: indexes, statements, records, signatures, tree nodes and the

@@ -23,7 +23,7 @@ use crate::tlog::merkle::Hash;
 use crate::tlog::record::{Format, Record};
 
 /// The answer for one record, served as JSON (SPEC 4.1) and rendered as the page.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Verification {
     pub valid: bool,
     /// Why it is not valid: a stable code and a sentence for people.
@@ -47,7 +47,7 @@ pub struct Verification {
 }
 
 /// What the record itself says.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RecordFields {
     pub format: u8,
     pub key_id: String,
@@ -60,7 +60,7 @@ pub struct RecordFields {
 }
 
 /// What the printed paper shows (SPEC 6); a non-ASN staff number masked.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PledgeDetails {
     pub name: String,
     pub nip: String,
@@ -80,7 +80,7 @@ pub struct PledgeDetails {
     pub annul_category: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct AnnulmentDetails {
     pub pledge_log_index: i64,
     pub category: Option<String>,
@@ -88,7 +88,7 @@ pub struct AnnulmentDetails {
     pub text: String,
 }
 
-#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Inclusion {
     pub index: u64,
     pub tree_size: u64,
@@ -320,7 +320,7 @@ pub async fn verify(
 }
 
 /// One pledge as the NIP lookup shows it (SPEC 6): no unit, no roster, no evidence.
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LookupItem {
     pub template: String,
     pub template_title: String,

@@ -224,6 +224,10 @@ impl Pusher {
         // Set after a cosignature: sizes already cosigned need no new request. Empty after a
         // start, so the head is offered once (a witness answers a repeat with its cosignature).
         let mut cosigned: Option<u64> = None;
+        // What the database says it cosigned last, until it cosigns again (`/metrics`).
+        if let Ok(Some(size)) = self.store.witness_size(&self.witness.vkey).await {
+            crate::metrics::witness_cosigned(&self.witness.verifier.name, size);
+        }
         loop {
             if !*leader.borrow_and_update() {
                 tokio::select! {
@@ -247,6 +251,7 @@ impl Pusher {
                     retry = FIRST_RETRY;
                     conflicts = 0;
                     cosigned = Some(size);
+                    crate::metrics::witness_cosigned(&self.witness.verifier.name, size);
                     tracing::debug!(witness = %self.witness.name, size, "cosigned");
                     continue;
                 }

@@ -208,7 +208,7 @@ const TARGETS: &str = "WITH RECURSIVE targeted(id) AS (
 const SIGN_CONTEXT: &str = "SELECT v.id AS invitation_id, v.revoked_at, c.id AS campaign_id,
         c.instansi_id,
         c.title AS campaign_title, c.place AS campaign_place, c.opens_at, c.closes_at, c.closed_at,
-        c.mark_enabled, i.name AS instansi_name, i.tz, t.number AS template_no,
+        c.mark_enabled, i.name AS instansi_name, i.code AS instansi_code, i.tz, t.number AS template_no,
         t.code AS template_code, t.version AS template_version, t.sha256 AS template_sha256,
         t.body AS template_body, e.id AS employee_id, e.kind, e.number, e.name, e.position,
         u.id AS unit_id, u.name AS unit_name,

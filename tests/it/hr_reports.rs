@@ -88,6 +88,20 @@ async fn compliance_json_csv_and_xlsx_agree_per_unit_and_in_total() {
         .await
         .json();
     assert_eq!(page["unsigned"].as_array().expect("list").len(), 100);
+
+    // A page far past the end, even past what an offset can hold, is an empty page.
+    for far in ["6", "92233720368547760", &i64::MAX.to_string()] {
+        let res = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/campaigns/{}/unsigned?page={far}", a.campaign_id),
+                &hr,
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "page {far}: {}", res.text());
+        assert_eq!(res.json()["unsigned"], json!([]), "page {far}");
+    }
 }
 
 #[tokio::test]

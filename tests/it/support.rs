@@ -154,6 +154,7 @@ pub fn settings() -> Settings {
         trusted_proxies: Vec::new(),
         lookup_limit: 20,
         witness_policy: None,
+        metrics_allow: ikrar::metrics::loopback_networks(),
     }
 }
 

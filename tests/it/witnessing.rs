@@ -467,6 +467,22 @@ async fn two_witnesses_cosign_300_fresh_pledges_and_the_receipt_verifies_offline
         w.aics.json(&["evidence"])
     );
 
+    // The operator sees each witness's cosigned size in /metrics (loopback may read it).
+    let metrics = reqwest::get(format!("{listen}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for name in ["ombudsman.example/saksi", "bawaslu.example/saksi"] {
+        let line = format!("ikrar_witness_cosigned_size{{witness=\"{name}\"}} ");
+        let value = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(line.as_str()))
+            .unwrap_or_else(|| panic!("no {line} in:\n{metrics}"));
+        assert_eq!(value.trim(), "300", "{line}");
+    }
+
     // So does ours, on its status page.
     let page = reqwest::get(&w.ikrar.base)
         .await

@@ -6,9 +6,10 @@ use axum::extract::State;
 use axum::http::{Uri, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::http::auth::Caller;
-use crate::http::error::AppResult;
+use crate::http::error::{AppResult, ErrorBody};
 use crate::http::extract::ApiQuery;
 use crate::http::state::AppState;
 use crate::service::tiles::{self, TileBody};
@@ -83,12 +84,22 @@ fn tile_response(body: &TileBody, scope: &str) -> impl IntoResponse + use<> {
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
+    /// The entry's index.
     index: u64,
+    /// The tree size the proof leads to (at most the log's size).
     size: u64,
 }
 
+#[utoipa::path(get, path = "/api/v1/log/inclusion", tag = "log",
+    params(InclusionQuery),
+    responses(
+        (status = 200, description = "An RFC 9162 inclusion proof.", body = Inclusion),
+        (status = 400, description = "Malformed query, or an index or size the log does not have.", body = ErrorBody),
+        (status = 503, description = "The database is unavailable.", body = ErrorBody),
+    ))]
 pub async fn inclusion(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<InclusionQuery>,
@@ -98,19 +109,31 @@ pub async fn inclusion(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
+    /// The older tree size.
     old: u64,
+    /// The newer tree size (at most the log's size).
     new: u64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// An RFC 9162 consistency proof (SPEC 4.1).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ConsistencyProof {
     pub old: u64,
     pub new: u64,
+    /// Base64 node hashes.
     pub hashes: Vec<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/log/consistency", tag = "log",
+    params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "An RFC 9162 consistency proof.", body = ConsistencyProof),
+        (status = 400, description = "Malformed query, or sizes the log does not have.", body = ErrorBody),
+        (status = 503, description = "The database is unavailable.", body = ErrorBody),
+    ))]
 pub async fn consistency(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ConsistencyQuery>,

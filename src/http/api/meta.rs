@@ -7,7 +7,14 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
 use crate::domain::instansi::TimeZone;
-use crate::http::error::{AppError, AppResult};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::http::error::{AppError, AppResult, ErrorBody};
+use crate::http::extract::{ClientAddr, Rejection};
 use crate::http::state::AppState;
 use crate::service::instansi;
 
@@ -18,45 +25,93 @@ fn rfc3339(unix: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// One published key (SPEC 4.1).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyInfo {
+    pub name: String,
+    /// Lowercase hex.
+    pub key_id: String,
+    /// `pledge` or `log`.
+    pub purpose: &'static str,
+    /// Base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+    /// The signed-note verifier key.
+    pub vkey: String,
+    /// RFC 3339.
+    pub not_before: String,
+    /// RFC 3339; absent while the key is current.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeysResponse {
+    pub keys: Vec<KeyInfo>,
+}
+
+/// One template version (SPEC 4).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateInfo {
+    pub number: i64,
+    pub code: String,
+    pub version: i64,
+    pub title: String,
+    /// Lowercase hex SHA-256 of the canonical text.
+    pub sha256: String,
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplatesResponse {
+    pub templates: Vec<TemplateInfo>,
+}
+
 /// Every pledge and log key ever used, with its validity window, so old receipts verify.
-pub async fn keys(State(state): State<AppState>) -> AppResult<Json<Value>> {
-    let keys: Vec<Value> = state
+#[utoipa::path(get, path = "/api/v1/keys", tag = "public",
+    responses(
+        (status = 200, description = "Every pledge and log key ever used.", body = KeysResponse),
+        (status = 503, description = "The database is unavailable.", body = ErrorBody),
+    ))]
+pub async fn keys(State(state): State<AppState>) -> AppResult<Json<KeysResponse>> {
+    let keys = state
         .store
         .keys()
         .await?
         .into_iter()
         .map(|k| {
             let public: [u8; 32] = k.public_key.as_slice().try_into().unwrap_or([0; 32]);
-            let mut v = json!({
-                "name": k.name,
-                "key_id": hex::encode(&k.key_id),
-                "purpose": k.purpose.as_str(),
-                "public_key": B64.encode(public),
-                "vkey": crate::tlog::note::vkey(&k.name, &public),
-                "not_before": rfc3339(k.not_before),
-            });
-            if let Some(t) = k.not_after {
-                v["not_after"] = json!(rfc3339(t));
+            KeyInfo {
+                key_id: hex::encode(&k.key_id),
+                purpose: k.purpose.as_str(),
+                public_key: B64.encode(public),
+                vkey: crate::tlog::note::vkey(&k.name, &public),
+                not_before: rfc3339(k.not_before),
+                not_after: k.not_after.map(rfc3339),
+                name: k.name,
             }
-            v
         })
         .collect();
-    Ok(Json(json!({ "keys": keys })))
+    Ok(Json(KeysResponse { keys }))
 }
 
-pub async fn templates(State(state): State<AppState>) -> AppResult<Json<Value>> {
-    let mut out = Vec::new();
+#[utoipa::path(get, path = "/api/v1/templates", tag = "public",
+    responses(
+        (status = 200, description = "Every template version.", body = TemplatesResponse),
+        (status = 503, description = "The database is unavailable.", body = ErrorBody),
+    ))]
+pub async fn templates(State(state): State<AppState>) -> AppResult<Json<TemplatesResponse>> {
+    let mut templates = Vec::new();
     for (row, t) in instansi::templates(state.store.as_ref()).await? {
-        out.push(json!({
-            "number": row.number,
-            "code": row.code,
-            "version": row.version,
-            "title": row.title,
-            "sha256": hex::encode(&row.sha256),
-            "text": t.canonical_text(),
-        }));
+        templates.push(TemplateInfo {
+            text: t.canonical_text(),
+            sha256: hex::encode(&row.sha256),
+            number: row.number,
+            code: row.code,
+            version: row.version,
+            title: row.title,
+        });
     }
-    Ok(Json(json!({ "templates": out })))
+    Ok(Json(TemplatesResponse { templates }))
 }
 
 pub async fn stylesheet() -> impl axum::response::IntoResponse {
@@ -119,6 +174,33 @@ pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Value>> {
         }]);
     }
     Ok(Json(ready))
+}
+
+/// `GET /metrics`: the Prometheus text format, for `--metrics-allow` clients only; to anyone
+/// else the same 404 as an unknown address.
+pub async fn metrics(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+) -> Result<Response, Rejection> {
+    if !state.may_read_metrics(client) {
+        return Err(Rejection(not_found().await));
+    }
+    // The log also grows by annulments and by other instances: read its size from the store.
+    match state.store.log_head().await {
+        Ok(head) => state.metrics.log_size(head.size),
+        Err(e) => tracing::warn!(error = %e, "metrics: the log size could not be read"),
+    }
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        state.metrics.render(),
+    )
+        .into_response())
 }
 
 pub async fn not_found() -> AppError {

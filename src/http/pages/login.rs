@@ -49,18 +49,21 @@ pub struct LoginForm {
 
 /// Checks both limits before any password work: argon2id costs ~17 ms per try.
 fn login_limited(state: &AppState, client: std::net::IpAddr, username: &str) -> AppResult<()> {
-    let wait = |nu: governor::NotUntil<governor::clock::QuantaInstant>| {
-        let w = nu.wait_time_from(DefaultClock::default().now());
-        AppError::rate_limited(w.as_secs() + 1)
+    let wait = |limit: &'static str| {
+        move |nu: governor::NotUntil<governor::clock::QuantaInstant>| {
+            state.metrics.rate_limited(limit);
+            let w = nu.wait_time_from(DefaultClock::default().now());
+            AppError::rate_limited(w.as_secs() + 1)
+        }
     };
     state
         .login_ip_limiter
         .check_key(&rate_key(client))
-        .map_err(wait)?;
+        .map_err(wait("login_ip"))?;
     state
         .login_user_limiter
         .check_key(&username.to_string())
-        .map_err(wait)?;
+        .map_err(wait("login_user"))?;
     Ok(())
 }
 

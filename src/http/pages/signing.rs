@@ -188,6 +188,7 @@ async fn post_inner(
     )
     .await
     .map_err(AppError::from);
+    state.count_sign(&signed);
     match signed {
         Ok(_) => Ok(Redirect::to(&format!("/s/{}?ok=1", token.trim())).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
@@ -269,6 +270,12 @@ pub async fn report(
         ))
     }
     .await;
+    if result
+        .as_ref()
+        .is_err_and(|e| e.status == StatusCode::TOO_MANY_REQUESTS)
+    {
+        state.metrics.rate_limited("report");
+    }
     private(result.unwrap_or_else(page_error))
 }
 
