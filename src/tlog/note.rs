@@ -264,15 +264,19 @@ impl Checkpoint {
 /// Strict decimal: only digits, no sign, no leading zero except "0" itself (also the `old`
 /// line of c2sp.org/tlog-witness).
 pub fn parse_size(s: &str) -> Result<u64, NoteError> {
-    let canonical =
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
-    if !canonical {
+    if !canonical_decimal(s) {
         return Err(NoteError::BadCheckpoint(
             "tree size is not a canonical decimal number",
         ));
     }
     s.parse()
         .map_err(|_| NoteError::BadCheckpoint("tree size does not fit in 64 bits"))
+}
+
+/// Digits only, no sign, no leading zero except "0" itself: the one spelling of a number
+/// that C2SP formats (sizes, indexes, thresholds) accept.
+pub fn canonical_decimal(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -301,9 +301,7 @@ fn define(names: &HashMap<String, Member>, name: &str) -> Result<(), String> {
 }
 
 fn parse_k(s: &str) -> Option<usize> {
-    let canonical =
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
-    canonical.then(|| s.parse().ok()).flatten()
+    note::canonical_decimal(s).then(|| s.parse().ok()).flatten()
 }
 
 #[cfg(test)]

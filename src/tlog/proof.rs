@@ -155,9 +155,7 @@ impl TlogProof {
 
 /// Strict decimal: digits only, no leading zero except "0" itself, fits in 64 bits.
 fn parse_decimal(s: &str) -> Option<u64> {
-    let canonical =
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
-    canonical.then(|| s.parse().ok()).flatten()
+    note::canonical_decimal(s).then(|| s.parse().ok()).flatten()
 }
 
 #[cfg(test)]

@@ -177,7 +177,7 @@ pub fn parse_path(path: &str) -> Result<TileRequest, TilePathError> {
 }
 
 fn is_plain_decimal(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+    crate::tlog::note::canonical_decimal(s)
 }
 
 fn parse_level(s: &str) -> Result<u8, TilePathError> {

@@ -42,17 +42,6 @@ fn python_check(proof: &str, record_b32: &str, log_vkey: &str) -> (bool, String)
     (out.status.success(), line)
 }
 
-fn log_vkey(keys: &Value) -> String {
-    keys["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .find(|k| k["purpose"] == "log")
-        .and_then(|k| k["vkey"].as_str())
-        .expect("a log key")
-        .to_owned()
-}
-
 #[tokio::test]
 async fn the_three_endpoints_serve_one_proof_into_the_newest_checkpoint() {
     let app = TestApp::new().await;

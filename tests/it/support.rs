@@ -440,6 +440,19 @@ pub fn b64_hashes(v: &Value) -> Vec<[u8; 32]> {
         .collect()
 }
 
+/// The current log key's vkey in a `/api/v1/keys` answer (the newest, after a rotation).
+pub fn log_vkey(keys: &Value) -> String {
+    keys["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .rev()
+        .find(|k| k["purpose"] == "log")
+        .and_then(|k| k["vkey"].as_str())
+        .expect("a log key")
+        .to_string()
+}
+
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

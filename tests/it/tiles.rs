@@ -59,18 +59,6 @@ fn log_index(record: &[u8]) -> u64 {
         .fold(0u64, |n, b| (n << 8) | u64::from(*b))
 }
 
-fn log_vkey(keys: &Value) -> String {
-    keys["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .rev()
-        .find(|k| k["purpose"] == "log")
-        .and_then(|k| k["vkey"].as_str())
-        .expect("a log key")
-        .to_string()
-}
-
 /// The independent reader, against `base`.
 fn read_tiles(base: &str, vkey: &str, token: Option<&str>) -> Output {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/read_tiles.py");

@@ -438,19 +438,11 @@ async fn of_two_concurrent_add_checkpoints_from_one_size_exactly_one_wins() {
 /// and the witness follows it as it grows.
 #[tokio::test]
 async fn witness_cosigns_the_checkpoints_of_an_ikrar_log() {
-    use crate::support::{TestApp, seed};
+    use crate::support::{TestApp, log_vkey, seed};
 
     let app = TestApp::new().await;
     let seeded = seed(app.store()).await;
-    let keys = app.get("/api/v1/keys").await.json();
-    let log_vkey = keys["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .find(|k| k["purpose"] == "log")
-        .and_then(|k| k["vkey"].as_str())
-        .expect("log vkey")
-        .to_owned();
+    let log_vkey = log_vkey(&app.get("/api/v1/keys").await.json());
 
     let dir = tempfile::tempdir().expect("dir");
     let vkey = witness_keygen(dir.path());

@@ -126,15 +126,7 @@ impl AicsWitness {
 
 /// The log's origin and vkey as `/api/v1/keys` publishes them.
 async fn log_identity(app: &TestApp) -> (String, String) {
-    let keys = app.get("/api/v1/keys").await.json();
-    let vkey = keys["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .find(|k| k["purpose"] == "log")
-        .and_then(|k| k["vkey"].as_str())
-        .expect("log vkey")
-        .to_owned();
+    let vkey = log_vkey(&app.get("/api/v1/keys").await.json());
     (vkey.split('+').next().expect("name").to_owned(), vkey)
 }
 
