@@ -9,15 +9,15 @@
 //! its own cosignatures. With several instances, the one holding the `witnessing` lease
 //! row pushes; the others stand by and take over when the lease runs out.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::log_proofs::consistency_proof;
 use crate::service::sequencer::LogSignal;
-use crate::store::{CosignedCheckpoint, Store};
+use crate::store::{CosignedCheckpoint, LogHead, Store};
 use crate::tlog::note;
 use crate::tlog::policy::{Policy, PolicyWitness};
 
@@ -36,6 +36,10 @@ const LAST_RETRY: Duration = Duration::from_secs(60);
 const IDLE_RECHECK: Duration = Duration::from_secs(10);
 /// A witness may answer 409 a few times in a row while the log grows; more is a loop.
 const MAX_CONFLICTS_IN_A_ROW: u32 = 3;
+/// A witness that finishes a request while another's round target is younger than this
+/// pushes that checkpoint too, so that a quorum of witnesses cosigns the same checkpoint
+/// even while a burst writes a new one every few milliseconds (as Tessera's rounds do).
+const ROUND_WINDOW: Duration = Duration::from_secs(2);
 /// Cosignature answers are a few lines; anything longer is not one.
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
 
@@ -111,6 +115,7 @@ impl Witnessing {
                 return Witnessing { _stop: stop };
             }
         };
+        let target: RoundTarget = Arc::default();
         for witness in &policy.witnesses {
             let Some(url) = witness.url.clone() else {
                 tracing::warn!(
@@ -124,6 +129,7 @@ impl Witnessing {
                 client: client.clone(),
                 witness: witness.clone(),
                 endpoint: format!("{}/add-checkpoint", url.trim_end_matches('/')),
+                target: target.clone(),
             };
             tokio::spawn(pusher.run(leader.clone(), signal.subscribe(), stopped.clone()));
         }
@@ -205,11 +211,16 @@ enum PushError {
     Conflicts,
 }
 
+/// The checkpoint of the current round, shared by the witnesses' tasks, and when it was
+/// chosen.
+type RoundTarget = Arc<std::sync::Mutex<Option<(LogHead, Instant)>>>;
+
 struct Pusher {
     store: Arc<dyn Store>,
     client: reqwest::Client,
     witness: PolicyWitness,
     endpoint: String,
+    target: RoundTarget,
 }
 
 impl Pusher {
@@ -283,18 +294,45 @@ impl Pusher {
         }
     }
 
-    /// One `add-checkpoint` for the newest checkpoint, unless the witness has it.
-    async fn round(&self, cosigned: Option<u64>) -> Result<Round, PushError> {
-        let head = self.store.log_head().await.map_err(ServiceError::from)?;
-        if head.size == 0 || head.checkpoint.is_empty() || cosigned == Some(head.size) {
-            return Ok(Round::UpToDate);
+    /// The checkpoint to push: the current round's when it is recent, not below the
+    /// witness's size `old` and not the one it cosigned, else the newest, which then starts
+    /// a round.
+    async fn next_target(&self, cosigned: Option<u64>, old: u64) -> Result<LogHead, PushError> {
+        let current = {
+            let round = self.target.lock().unwrap_or_else(PoisonError::into_inner);
+            round
+                .as_ref()
+                .filter(|(head, at)| {
+                    at.elapsed() < ROUND_WINDOW
+                        && head.size >= old
+                        && Some(head.size) != cosigned
+                        && !head.checkpoint.is_empty()
+                })
+                .map(|(head, _)| head.clone())
+        };
+        if let Some(head) = current {
+            return Ok(head);
         }
+        let head = self.store.log_head().await.map_err(ServiceError::from)?;
+        let mut round = self.target.lock().unwrap_or_else(PoisonError::into_inner);
+        if round.as_ref().is_none_or(|(h, _)| h.size < head.size) {
+            *round = Some((head.clone(), Instant::now()));
+        }
+        Ok(head)
+    }
+
+    /// One `add-checkpoint` for the round's checkpoint, unless the witness has it.
+    async fn round(&self, cosigned: Option<u64>) -> Result<Round, PushError> {
         let old = self
             .store
             .witness_size(&self.witness.vkey)
             .await
             .map_err(ServiceError::from)?
             .unwrap_or(0);
+        let head = self.next_target(cosigned, old).await?;
+        if head.size == 0 || head.checkpoint.is_empty() || cosigned == Some(head.size) {
+            return Ok(Round::UpToDate);
+        }
         if old > head.size {
             return Err(PushError::Ahead(old));
         }
