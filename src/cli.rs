@@ -47,6 +47,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             let policy = policy.as_deref().map(read_policy).transpose()?;
             verify::verify(&input, &keys, policy.as_ref()).await
         }
+        Command::Verifier {
+            keys,
+            policy,
+            zone,
+            out,
+        } => {
+            let policy = policy.as_deref().map(read_policy).transpose()?;
+            verify::write_verifier(&keys, policy.as_ref(), &zone, &out).await
+        }
         Command::Witness(command) => witness::witness(cli.database_url.as_deref(), command).await,
         Command::Loadtest(args) if args.slow_bodies + args.stalled_lines > 0 => {
             let report = crate::cli::loadtest::slow_clients(&args).await?;
@@ -124,7 +133,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 | Command::Loadtest(_)
                 | Command::Witness(_)
                 | Command::Audit(_)
-                | Command::Verify { .. } => {
+                | Command::Verify { .. }
+                | Command::Verifier { .. } => {
                     unreachable!("handled above")
                 }
             }

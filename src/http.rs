@@ -82,6 +82,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/campaigns/{id}/close", post(admin::close_campaign))
         .route("/admin/campaigns/{id}/dasbor", get(dashboard::show))
         .route("/acara/{id}", get(ceremony::screen))
+        .route("/periksa", get(pages::periksa::show))
+        .route("/periksa-sw.js", get(pages::periksa::service_worker))
+        .route("/static/periksa.js", get(pages::periksa::verifier_script))
+        .route("/static/vendor/jsQR.js", get(pages::periksa::jsqr))
         .route("/transparansi", get(pages::transparency::list))
         .route("/transparansi/{id}", get(pages::transparency::campaign))
         .route("/acara/{id}/events", get(ceremony::events))
@@ -99,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { Rejection(meta::not_found().await) })
         .method_not_allowed_fallback(extract::wrong_method)
         .layer(middleware::from_fn(rejections_as_pages))
+        .layer(middleware::from_fn(public_reads_cross_origin))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             count_request,
@@ -121,6 +126,26 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .with_state(state)
+}
+
+/// Public reads any verifier may fetch from another origin (a copy of the verifier hosted
+/// by Bawaslu, or opened from disk): keys, proofs, verification and the log. No cookies or
+/// credentials are honoured cross-origin, so `*` gives nothing away.
+async fn public_reads_cross_origin(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let public = req.method() == axum::http::Method::GET
+        && (path == "/api/v1/keys"
+            || path.starts_with("/api/v1/proof/")
+            || path.starts_with("/api/v1/verify/")
+            || path.starts_with("/log/"));
+    let mut res = next.run(req).await;
+    if public {
+        res.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
+    res
 }
 
 /// Refusals of extractors, unknown routes and wrong methods reach a browser's page request

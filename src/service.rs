@@ -20,6 +20,7 @@ pub mod roster;
 pub mod sequencer;
 pub mod tiles;
 pub mod verification;
+pub mod verifier;
 pub mod witnessing;
 
 pub use error::{ServiceError, ServiceResult};

@@ -367,6 +367,8 @@ pub trait Store: Send + Sync {
     async fn add_instansi(&self, new: &NewInstansi, now: i64) -> Result<i64>;
     async fn instansi_by_code(&self, code: &str) -> Result<Option<Instansi>>;
     async fn instansi_by_id(&self, id: i64) -> Result<Option<Instansi>>;
+    /// Every instansi of this deployment, oldest first.
+    async fn instansi_all(&self) -> Result<Vec<Instansi>>;
     async fn units(&self, instansi_id: i64) -> Result<Vec<UnitRow>>;
 
     /// Inserts templates whose (code, version) is missing; returns their numbers in order.

@@ -66,6 +66,24 @@ pub enum Command {
     /// Audit a log from its public checkpoint and tiles (and, with a log-auditor token, every
     /// entry); exit 0 when all holds, 1 naming the first failure, 2 when it could not check.
     Audit(AuditArgs),
+    /// Write the in-browser verifier (/periksa) as one self-contained HTML file with the keys
+    /// pinned, to host on another site or open from disk: it checks signatures with no ikrar
+    /// server, and log proofs from the issuer when online.
+    Verifier {
+        /// The JSON of /api/v1/keys saved to a file, or the issuer's URL to fetch it from
+        #[arg(long)]
+        keys: String,
+        /// Witness policy (c2sp.org/tlog-policy) whose quorum the page checks on log proofs
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// The zone dates are shown in: WIB, WITA or WIT (Asia/Jakarta, Asia/Makassar,
+        /// Asia/Jayapura)
+        #[arg(long, default_value = "WIB")]
+        zone: String,
+        /// Where to write the page
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check a QR text or a receipt PDF against trusted keys; exit 0 valid, 1 invalid.
     Verify {
         /// The QR text (https://HOST/V/…) or a receipt PDF file

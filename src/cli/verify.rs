@@ -4,26 +4,20 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result, anyhow};
 
 use crate::tlog::policy::Policy;
 
 /// `ikrar verify`: prints one line and exits 0 (valid) or 1 (invalid).
 pub(super) async fn verify(input: &str, keys_arg: &str, policy: Option<&Policy>) -> Result<()> {
-    use crate::service::offline::{self as v, Invalid, KeySet};
+    use crate::service::offline::{self as v, Invalid};
     crate::install_tls();
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(20))
         .build()?;
-    let online = keys_arg.starts_with("http://") || keys_arg.starts_with("https://");
+    let online = v::is_url(keys_arg);
     let outcome: Result<String, Invalid> = async {
-        let keys = if online {
-            v::fetch_keys(&client, keys_arg).await?
-        } else {
-            let text = std::fs::read_to_string(keys_arg)
-                .map_err(|e| Invalid(format!("berkas kunci {keys_arg} tidak terbaca: {e}")))?;
-            KeySet::parse(&text)?
-        };
+        let keys = v::load_keys(&client, keys_arg).await?;
         let path = Path::new(input);
         let verified = if path.is_file() {
             let bytes =
@@ -89,4 +83,42 @@ fn witnessed(names: &[String]) -> String {
     } else {
         format!(" · disaksikan oleh {}", names.join(", "))
     }
+}
+
+/// `ikrar verifier`: the in-browser verifier as one file with the given keys pinned.
+pub(super) async fn write_verifier(
+    keys_arg: &str,
+    policy: Option<&Policy>,
+    zone: &str,
+    out: &Path,
+) -> Result<()> {
+    use crate::service::offline as v;
+    use crate::service::verifier::{Hosting, VerifierConfig};
+    crate::install_tls();
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()?;
+    let zone = crate::domain::instansi::TimeZone::parse(zone).map_err(|e| anyhow!(e.message))?;
+    let keys = v::load_keys(&client, keys_arg)
+        .await
+        .map_err(|e| anyhow!(e.0))?;
+    let config =
+        VerifierConfig::new(keys, policy, zone, Hosting::File).map_err(|e| anyhow!(e.0))?;
+    let html = crate::render::verifier::page(&config, Hosting::File)?;
+    std::fs::write(out, html).with_context(|| format!("menulis {}", out.display()))?;
+    let pledge = config
+        .keys
+        .keys
+        .iter()
+        .filter(|k| k.purpose == "pledge")
+        .count();
+    eprintln!(
+        "Pemeriksa ditulis ke {} ({pledge} kunci ikrar{}).",
+        out.display(),
+        match &config.policy {
+            Some(p) => format!(", {} saksi", p.witnesses.len()),
+            None => String::new(),
+        }
+    );
+    Ok(())
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod ceremony;
 pub mod dashboard;
 pub mod login;
+pub mod periksa;
 pub mod public;
 pub mod signing;
 pub mod transparency;

@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::VerifyingKey;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::statement::Statement;
 use crate::tlog::keys::KeyWindow;
@@ -26,19 +26,27 @@ fn invalid(msg: impl Into<String>) -> Invalid {
     Invalid(msg.into())
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// One published key (SPEC 4.1), as `/api/v1/keys` lists it and verifiers trust it.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct PublishedKey {
     pub name: String,
+    /// Lowercase hex.
     pub key_id: String,
+    /// `pledge` or `log`.
     pub purpose: String,
+    /// Base64 of the 32-byte Ed25519 public key.
     pub public_key: String,
+    /// The signed-note verifier key.
     pub vkey: String,
+    /// RFC 3339.
     pub not_before: String,
-    #[serde(default)]
+    /// RFC 3339; absent while the key is current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_after: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Every pledge and log key ever used: the JSON of `/api/v1/keys`.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct KeySet {
     pub keys: Vec<PublishedKey>,
 }
@@ -296,6 +304,23 @@ pub fn check_quorum(note: &str, policy: &Policy) -> Result<Vec<String>, Invalid>
         )),
         QuorumError::Note(_) => invalid("checkpoint rusak"),
     })
+}
+
+/// The keys a user trusts, as `ikrar verify` and `ikrar verifier` take them: the JSON of
+/// `/api/v1/keys` saved to a file, or a server's URL whose keys are fetched.
+pub async fn load_keys(client: &reqwest::Client, keys_arg: &str) -> Result<KeySet, Invalid> {
+    if is_url(keys_arg) {
+        fetch_keys(client, keys_arg).await
+    } else {
+        let text = std::fs::read_to_string(keys_arg)
+            .map_err(|e| invalid(format!("berkas kunci {keys_arg} tidak terbaca: {e}")))?;
+        KeySet::parse(&text)
+    }
+}
+
+/// Whether a `--keys` argument names a server rather than a file.
+pub fn is_url(keys_arg: &str) -> bool {
+    keys_arg.starts_with("http://") || keys_arg.starts_with("https://")
 }
 
 /// Fetches the keys a user named by URL (`https://host` → `https://host/api/v1/keys`).

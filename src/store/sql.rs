@@ -349,6 +349,14 @@ where
         )
     }
 
+    async fn instansi_all(&self) -> Result<Vec<Instansi>> {
+        Ok(
+            sqlx::query_as("SELECT id, code, name, place, tz FROM instansi ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     async fn units(&self, instansi_id: i64) -> Result<Vec<UnitRow>> {
         Ok(sqlx::query_as(
             "SELECT id, key, name, parent_id FROM units WHERE instansi_id = $1 ORDER BY name",

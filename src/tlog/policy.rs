@@ -274,6 +274,70 @@ impl Policy {
     }
 }
 
+/// A policy as data for a verifier that runs elsewhere (the in-browser verifier): the log
+/// keys, the witnesses' cosignature keys, and the quorum as a tree over witness positions.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct PolicyDescription {
+    pub logs: Vec<String>,
+    pub witnesses: Vec<DescribedWitness>,
+    /// `None` for `quorum none`.
+    pub quorum: Option<QuorumNode>,
+}
+
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct DescribedWitness {
+    pub name: String,
+    pub vkey: String,
+}
+
+/// A witness (by its position in [`PolicyDescription::witnesses`]) or a group of which at
+/// least `threshold` members must be met.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum QuorumNode {
+    Witness {
+        witness: usize,
+    },
+    Group {
+        threshold: usize,
+        members: Vec<QuorumNode>,
+    },
+}
+
+impl Policy {
+    pub fn describe(&self) -> PolicyDescription {
+        PolicyDescription {
+            logs: self.logs.iter().map(|l| l.verifier.vkey()).collect(),
+            witnesses: self
+                .witnesses
+                .iter()
+                .map(|w| DescribedWitness {
+                    name: w.name.clone(),
+                    vkey: w.vkey.clone(),
+                })
+                .collect(),
+            quorum: match self.quorum {
+                Quorum::None => None,
+                Quorum::Of(m) => Some(self.node(m)),
+            },
+        }
+    }
+
+    fn node(&self, member: Member) -> QuorumNode {
+        match member {
+            Member::Witness(witness) => QuorumNode::Witness { witness },
+            Member::Group(g) => QuorumNode::Group {
+                threshold: self.groups[g].threshold,
+                members: self.groups[g]
+                    .members
+                    .iter()
+                    .map(|&m| self.node(m))
+                    .collect(),
+            },
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum QuorumError {
     #[error(transparent)]
@@ -345,6 +409,39 @@ mod tests {
             ws[5].vkey(),
         );
         (Policy::parse(&text).unwrap(), ws)
+    }
+
+    #[test]
+    fn a_description_carries_keys_and_the_quorum_tree_a_browser_evaluates() {
+        let (p, ws) = example();
+        let d = p.describe();
+        assert_eq!(d.logs, vec![log().vkey()]);
+        let names: Vec<&str> = d.witnesses.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, ["X1", "X2", "X3", "Y1", "Y2", "Y3"]);
+        assert_eq!(d.witnesses[2].vkey, ws[2].vkey());
+        let w = |witness| QuorumNode::Witness { witness };
+        assert_eq!(
+            d.quorum,
+            Some(QuorumNode::Group {
+                threshold: 2,
+                members: vec![
+                    QuorumNode::Group {
+                        threshold: 2,
+                        members: vec![w(0), w(1), w(2)]
+                    },
+                    QuorumNode::Group {
+                        threshold: 1,
+                        members: vec![w(3), w(4), w(5)]
+                    },
+                ],
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(&d.quorum).unwrap()["members"][0]["members"][1],
+            serde_json::json!({"witness": 1})
+        );
+        let none = Policy::parse(&format!("log {}\nquorum none\n", log().vkey())).unwrap();
+        assert_eq!(none.describe().quorum, None);
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod layout;
 mod log_integrity;
 mod merkle_vectors;
 mod operations;
+mod periksa;
 mod proof;
 mod read_path;
 mod recovery;

@@ -2,11 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
-use crate::domain::instansi::TimeZone;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
@@ -16,38 +13,8 @@ use utoipa::ToSchema;
 use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::extract::{ClientAddr, Rejection};
 use crate::http::state::AppState;
-use crate::service::instansi;
-
-fn rfc3339(unix: i64) -> String {
-    TimeZone::Jakarta
-        .at(unix)
-        .with_timezone(&chrono::Utc)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// One published key (SPEC 4.1).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeyInfo {
-    pub name: String,
-    /// Lowercase hex.
-    pub key_id: String,
-    /// `pledge` or `log`.
-    pub purpose: &'static str,
-    /// Base64 of the 32-byte Ed25519 public key.
-    pub public_key: String,
-    /// The signed-note verifier key.
-    pub vkey: String,
-    /// RFC 3339.
-    pub not_before: String,
-    /// RFC 3339; absent while the key is current.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub not_after: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeysResponse {
-    pub keys: Vec<KeyInfo>,
-}
+use crate::service::offline::KeySet;
+use crate::service::{instansi, verifier};
 
 /// One template version (SPEC 4).
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,29 +36,11 @@ pub struct TemplatesResponse {
 /// Every pledge and log key ever used, with its validity window, so old receipts verify.
 #[utoipa::path(get, path = "/api/v1/keys", tag = "public",
     responses(
-        (status = 200, description = "Every pledge and log key ever used.", body = KeysResponse),
+        (status = 200, description = "Every pledge and log key ever used.", body = KeySet),
         (status = 503, description = "The database is unavailable.", body = ErrorBody),
     ))]
-pub async fn keys(State(state): State<AppState>) -> AppResult<Json<KeysResponse>> {
-    let keys = state
-        .store
-        .keys()
-        .await?
-        .into_iter()
-        .map(|k| {
-            let public: [u8; 32] = k.public_key.as_slice().try_into().unwrap_or([0; 32]);
-            KeyInfo {
-                key_id: hex::encode(&k.key_id),
-                purpose: k.purpose.as_str(),
-                public_key: B64.encode(public),
-                vkey: crate::tlog::note::vkey(&k.name, &public),
-                not_before: rfc3339(k.not_before),
-                not_after: k.not_after.map(rfc3339),
-                name: k.name,
-            }
-        })
-        .collect();
-    Ok(Json(KeysResponse { keys }))
+pub async fn keys(State(state): State<AppState>) -> AppResult<Json<KeySet>> {
+    Ok(Json(verifier::published_keys(state.store.as_ref()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/templates", tag = "public",
