@@ -104,7 +104,7 @@ pub(super) async fn write_verifier(
         .map_err(|e| anyhow!(e.0))?;
     let config =
         VerifierConfig::new(keys, policy, zone, Hosting::File).map_err(|e| anyhow!(e.0))?;
-    let html = crate::render::verifier::page(&config, Hosting::File)?;
+    let html = config.page(Hosting::File)?;
     std::fs::write(out, html).with_context(|| format!("menulis {}", out.display()))?;
     let pledge = config
         .keys

@@ -3,8 +3,6 @@
 
 use askama::Template;
 
-use crate::service::verifier::{Hosting, VerifierConfig};
-
 pub const SCRIPT: &str = include_str!("../../templates/static/periksa.js");
 pub const SERVICE_WORKER: &str = include_str!("../../templates/static/periksa-sw.js");
 pub const STYLESHEET: &str = include_str!("../../templates/static/app.css");
@@ -23,36 +21,22 @@ struct Page<'a> {
     script: &'a str,
 }
 
-/// The page for `config`; inline everything when it is to be a single file.
-pub fn page(config: &VerifierConfig, hosting: Hosting) -> Result<String, askama::Error> {
-    let keys = config
-        .keys
-        .keys
-        .iter()
-        .map(|k| {
-            let window = match &k.not_after {
-                Some(end) => format!("{} s.d. {end}", k.not_before),
-                None => format!("sejak {}", k.not_before),
-            };
-            format!("{} ({}, {window})", k.vkey, k.purpose)
-        })
-        .collect();
-    let witnesses = config.policy.as_ref().map(|p| {
-        if p.witnesses.is_empty() {
-            "tidak ada".to_string()
-        } else {
-            p.witnesses
-                .iter()
-                .map(|w| w.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    });
+/// What the page shows besides its script: the embedded config (JSON with no `<`), the
+/// pinned keys and witnesses as lines for people, and whether it is to be a single file.
+pub struct VerifierPage {
+    pub standalone: bool,
+    pub config_json: String,
+    pub keys: Vec<String>,
+    pub witnesses: Option<String>,
+}
+
+/// The page; everything inline when it is to be a single file.
+pub fn page(p: VerifierPage) -> Result<String, askama::Error> {
     Page {
-        standalone: hosting == Hosting::File,
-        config: config.to_embedded_json(),
-        keys,
-        witnesses,
+        standalone: p.standalone,
+        config: p.config_json,
+        keys: p.keys,
+        witnesses: p.witnesses,
         css: STYLESHEET,
         jsqr: JSQR,
         script: SCRIPT,

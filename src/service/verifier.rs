@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::domain::instansi::TimeZone;
+use crate::render::{self, verifier::VerifierPage};
 use crate::service::error::ServiceError;
 use crate::service::offline::{Invalid, KeySet, PublishedKey};
 use crate::store::Store;
@@ -99,6 +100,43 @@ impl VerifierConfig {
         serde_json::to_string(self)
             .unwrap_or_else(|_| "{}".into())
             .replace('<', "\\u003c")
+    }
+}
+
+impl VerifierConfig {
+    /// The verifier page with this config pinned; one self-contained file for
+    /// [`Hosting::File`].
+    pub fn page(&self, hosting: Hosting) -> Result<String, ServiceError> {
+        let keys = self
+            .keys
+            .keys
+            .iter()
+            .map(|k| {
+                let window = match &k.not_after {
+                    Some(end) => format!("{} s.d. {end}", k.not_before),
+                    None => format!("sejak {}", k.not_before),
+                };
+                format!("{} ({}, {window})", k.vkey, k.purpose)
+            })
+            .collect();
+        let witnesses = self.policy.as_ref().map(|p| {
+            if p.witnesses.is_empty() {
+                "tidak ada".to_string()
+            } else {
+                let names: Vec<&str> = p.witnesses.iter().map(|w| w.name.as_str()).collect();
+                names.join(", ")
+            }
+        });
+        render::verifier::page(VerifierPage {
+            standalone: hosting == Hosting::File,
+            config_json: self.to_embedded_json(),
+            keys,
+            witnesses,
+        })
+        .map_err(|e| ServiceError::Internal {
+            what: "verifier page",
+            source: Box::new(e),
+        })
     }
 }
 

@@ -60,7 +60,7 @@ async fn foreign_qr(public_url: &str) -> String {
 
 /// Pastes `qr` into the page, presses "Periksa", and returns the verdict heading and the
 /// whole result text once the network checks have settled.
-async fn check(c: &Client, qr: &str) -> (String, String) {
+pub(crate) async fn check(c: &Client, qr: &str) -> (String, String) {
     let field = c.find(Locator::Id("teks")).await.expect("text field");
     field.clear().await.expect("clear");
     field.send_keys(qr).await.expect("type");

@@ -569,3 +569,72 @@ async fn two_witnesses_cosign_300_fresh_pledges_and_the_receipt_verifies_offline
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("kuorum saksi tidak terpenuhi"), "{out}");
 }
+
+/// `/periksa` checks the witnesses itself: the proof's checkpoint, cosigned by an
+/// independent C2SP witness and by `ikrar witness`, meets the 2-of-2 quorum the page pins;
+/// under a policy that also wants a witness that never cosigns, the same page says the
+/// quorum is not met.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periksa_checks_the_witness_quorum_in_the_page() {
+    // The QR's host and the key's name must agree, so the log's identity is fixed at the
+    // address the server will have.
+    let db = TestDb::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let at_base = || {
+        let mut s = settings();
+        s.public_url = ikrar::domain::public_url::PublicUrl::parse(&base).expect("url");
+        s
+    };
+    let probe = TestApp::with_settings(db.shared(), at_base()).await;
+    let seeded = seed(probe.store()).await;
+    let (origin, log_vkey) = log_identity(&probe).await;
+    drop(probe);
+    let w = witnesses(&origin, &log_vkey).await;
+    let policy = Policy::parse(&w.policy).expect("policy");
+    let mut s = at_base();
+    s.witness_policy = Some(policy.clone());
+    let app = TestApp::with_settings(db.shared(), s).await;
+    let state = app.state.clone();
+    let _task = tokio::spawn(async move {
+        let _ = ikrar::http::serve(listener, state, std::future::pending()).await;
+    });
+    let signed = sign_all(&base, &seeded, 0..1, 1).await;
+    let qr = signed[0]["qr_text"].as_str().expect("qr_text").to_string();
+    quorum_checkpoint(&base, &policy, 1, Duration::from_secs(30)).await;
+
+    let absent = {
+        let dir = w.dir.path().join("absen");
+        std::fs::create_dir_all(&dir).expect("dir");
+        witness_keygen_as(&dir, "ombudsman.example/absen")
+    };
+    let stricter = format!(
+        "{}witness absen {absent}\ngroup three all ombudsman bawaslu absen\nquorum three\n",
+        w.policy.replace("quorum both\n", "")
+    );
+    let (_strict, strict_base, _strict_task) = server_with_policy(db.shared(), &stricter).await;
+
+    let driver = crate::browser::start_driver().await;
+    let c = crate::browser::session(&driver).await;
+    c.goto(&format!("{base}/periksa")).await.expect("open");
+    let (heading, text) = crate::periksa::check(&c, &qr).await;
+    assert!(
+        heading.contains("SAH") && !heading.contains("TIDAK"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✔ Kuorum saksi terpenuhi")
+            && text.contains("ombudsman")
+            && text.contains("bawaslu"),
+        "{text}"
+    );
+    c.goto(&format!("{strict_base}/periksa"))
+        .await
+        .expect("open");
+    let (_, text) = crate::periksa::check(&c, &qr).await;
+    assert!(text.contains("✘ Kuorum saksi belum terpenuhi"), "{text}");
+    c.close().await.expect("close");
+    drop(w);
+}

@@ -6,14 +6,14 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::AppResult;
 use crate::http::state::AppState;
 use crate::render::verifier as page;
 use crate::service::verifier::{self, Hosting};
 
 pub async fn show(State(state): State<AppState>) -> AppResult<Response> {
     let config = verifier::for_issuer(state.store.as_ref(), state.policy.as_deref()).await?;
-    let html = page::page(&config, Hosting::Issuer).map_err(AppError::internal)?;
+    let html = config.page(Hosting::Issuer)?;
     Ok(([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response())
 }
 
