@@ -85,7 +85,10 @@ pub fn router(state: AppState) -> Router {
             "/admin/campaigns/{id}/kios",
             get(kiosk::admin).post(kiosk::start),
         )
-        .route("/admin/campaigns/{id}/kios/{kiosk}/akhiri", post(kiosk::end))
+        .route(
+            "/admin/campaigns/{id}/kios/{kiosk}/akhiri",
+            post(kiosk::end),
+        )
         .route("/kios", get(kiosk::scan).post(kiosk::take_slip))
         .route(
             "/kios/tanda",

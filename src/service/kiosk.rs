@@ -112,7 +112,11 @@ pub async fn by_secret(store: &dyn Store, secret: &str) -> ServiceResult<Option<
 pub fn slip_token(input: &str) -> Option<String> {
     let s = input.trim();
     let s = s.split(['?', '#']).next().unwrap_or_default();
-    let last = s.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+    let last = s
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
     let t = last.trim().to_ascii_uppercase();
     token::looks_valid(&t).then_some(t)
 }

@@ -13,7 +13,11 @@ const MIN_NAME_CHARS: usize = 3;
 
 /// Pledges of `instansi_id` whose NIP is `q` (written with or without separators) or whose
 /// name contains `q`, newest first; annulled ones too.
-pub async fn search(store: &dyn Store, instansi_id: i64, q: &str) -> ServiceResult<Vec<PledgeView>> {
+pub async fn search(
+    store: &dyn Store,
+    instansi_id: i64,
+    q: &str,
+) -> ServiceResult<Vec<PledgeView>> {
     let q = text::clean(q, "q")?;
     let q = q.trim();
     if q.chars().count() < MIN_NAME_CHARS {

@@ -48,7 +48,12 @@ pub(crate) async fn get_as(app: &TestApp, path: &str, cookie: &str) -> TestRespo
         .await
 }
 
-pub(crate) async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> TestResponse {
+pub(crate) async fn post_form(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> TestResponse {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
@@ -85,7 +90,13 @@ async fn a_pledge_found_by_nip_and_name_and_annulled_through_the_admin_form_is_a
 
     // By NIP, as people write it (grouped with spaces), and by part of the name in
     // another case: both lead to the pledge view.
-    let grouped = format!("{} {} {} {}", &nip[..8], &nip[8..14], &nip[14..15], &nip[15..]);
+    let grouped = format!(
+        "{} {} {} {}",
+        &nip[..8],
+        &nip[8..14],
+        &nip[14..15],
+        &nip[15..]
+    );
     let by_nip = get_as(
         &app,
         &format!("/admin/pledges?q={}", urlencoding(&grouped)),
@@ -93,8 +104,18 @@ async fn a_pledge_found_by_nip_and_name_and_annulled_through_the_admin_form_is_a
     )
     .await;
     assert_eq!(by_nip.status, StatusCode::OK, "{}", by_nip.text());
-    assert!(by_nip.text().contains(&format!("href=\"{view}\"")), "{}", by_nip.text());
-    let part: String = ctx.name.chars().skip(1).take(6).collect::<String>().to_uppercase();
+    assert!(
+        by_nip.text().contains(&format!("href=\"{view}\"")),
+        "{}",
+        by_nip.text()
+    );
+    let part: String = ctx
+        .name
+        .chars()
+        .skip(1)
+        .take(6)
+        .collect::<String>()
+        .to_uppercase();
     let by_name = get_as(
         &app,
         &format!("/admin/pledges?q={}", urlencoding(&part)),
@@ -102,7 +123,11 @@ async fn a_pledge_found_by_nip_and_name_and_annulled_through_the_admin_form_is_a
     )
     .await;
     assert_eq!(by_name.status, StatusCode::OK);
-    assert!(by_name.text().contains(&format!("href=\"{view}\"")), "{part}: {}", by_name.text());
+    assert!(
+        by_name.text().contains(&format!("href=\"{view}\"")),
+        "{part}: {}",
+        by_name.text()
+    );
     // Someone who signed nothing is not found; too short a query is refused with a message.
     let (other_nip, _) = s.token_of_kind("PNS", 4);
     let none = get_as(&app, &format!("/admin/pledges?q={other_nip}"), &admin).await;
@@ -127,19 +152,32 @@ async fn a_pledge_found_by_nip_and_name_and_annulled_through_the_admin_form_is_a
     let stranger = session_as(&app, Some(other), "admin-klaten", Role::Admin).await;
     let theirs = get_as(&app, &format!("/admin/pledges?q={nip}"), &stranger).await;
     assert!(!theirs.text().contains(&view));
-    assert_eq!(get_as(&app, &view, &stranger).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_as(&app, &view, &stranger).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     // The pledge view offers the annulment form to an admin, not to HR.
     let page = get_as(&app, &view, &admin).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("id=\"annul-form\"") && page.text().contains(&ctx.name));
     let hr = session_as(&app, Some(s.instansi_id), "hr-ikrar", Role::Hr).await;
-    assert!(!get_as(&app, &view, &hr).await.text().contains("id=\"annul-form\""));
+    assert!(
+        !get_as(&app, &view, &hr)
+            .await
+            .text()
+            .contains("id=\"annul-form\"")
+    );
     let refused = post_form(
         &app,
         &format!("{view}/annul"),
         &hr,
-        &[("csrf", CSRF), ("category", "ganda"), ("reason", "Tertandatangani dua kali"), ("confirm", "ya")],
+        &[
+            ("csrf", CSRF),
+            ("category", "ganda"),
+            ("reason", "Tertandatangani dua kali"),
+            ("confirm", "ya"),
+        ],
     )
     .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
@@ -153,16 +191,27 @@ async fn a_pledge_found_by_nip_and_name_and_annulled_through_the_admin_form_is_a
     let ask = post_form(&app, &format!("{view}/annul"), &admin, &form).await;
     assert_eq!(ask.status, StatusCode::OK, "{}", ask.text());
     assert!(ask.text().contains("id=\"confirm-annul-button\""));
-    assert!(ask.text().contains("Ditandatangani oleh rekan satu ruangan"));
+    assert!(
+        ask.text()
+            .contains("Ditandatangani oleh rekan satu ruangan")
+    );
     let before = app.get(&format!("/api/v1/verify/{record}")).await.json();
-    assert_eq!(before["annulled"], false, "not annulled before the confirmation");
+    assert_eq!(
+        before["annulled"], false,
+        "not annulled before the confirmation"
+    );
 
     // Without the session's CSRF token, nothing happens.
     let forged = post_form(
         &app,
         &format!("{view}/annul"),
         &admin,
-        &[("csrf", "salah"), ("category", "salah-orang"), ("reason", "x"), ("confirm", "ya")],
+        &[
+            ("csrf", "salah"),
+            ("category", "salah-orang"),
+            ("reason", "x"),
+            ("confirm", "ya"),
+        ],
     )
     .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);

@@ -85,7 +85,9 @@ async fn a_kiosk_signs_a_typed_slip_and_then_keeps_nothing_of_the_signer() {
     let c = session(&driver).await;
 
     // HR logs in and starts a kiosk for the campaign; the first press asks to confirm.
-    c.goto(&format!("{base}/admin/login")).await.expect("login page");
+    c.goto(&format!("{base}/admin/login"))
+        .await
+        .expect("login page");
     fill(&c, "#username", "hr-kios").await;
     fill(&c, "#password", "kata-sandi-kios-1").await;
     click(&c, "form button[type=submit]").await;
@@ -111,7 +113,14 @@ async fn a_kiosk_signs_a_typed_slip_and_then_keeps_nothing_of_the_signer() {
     wait_for(&c, "#sign-form").await;
     let page = c.source().await.expect("source");
     assert!(page.contains(&ctx.name) && page.contains(&nip), "{page}");
-    assert!(!c.current_url().await.expect("url").as_str().to_uppercase().contains(&token));
+    assert!(
+        !c.current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .to_uppercase()
+            .contains(&token)
+    );
 
     click(&c, "input[name=consent]").await;
     fill(&c, "#consent_name", &ctx.name).await;
@@ -192,7 +201,12 @@ async fn a_kiosk_signs_a_typed_slip_and_then_keeps_nothing_of_the_signer() {
 }
 
 /// A form post to a kiosk route with the device's cookies.
-async fn kiosk_post(app: &TestApp, path: &str, cookies: &str, form: &[(&str, &str)]) -> TestResponse {
+async fn kiosk_post(
+    app: &TestApp,
+    path: &str,
+    cookies: &str,
+    form: &[(&str, &str)],
+) -> TestResponse {
     post_form(app, path, cookies, form).await
 }
 
@@ -217,10 +231,22 @@ async fn hr_starts_lists_and_ends_kiosks_and_a_kiosk_signs_only_with_its_own_sli
     assert!(campaign.text().contains(&format!("href=\"{kios_page}\"")));
 
     // The first press asks to confirm and starts nothing.
-    let ask = post_form(&app, &kios_page, &hr, &[("csrf", "csrf-pledges"), ("label", "Meja 1")]).await;
+    let ask = post_form(
+        &app,
+        &kios_page,
+        &hr,
+        &[("csrf", "csrf-pledges"), ("label", "Meja 1")],
+    )
+    .await;
     assert_eq!(ask.status, StatusCode::OK, "{}", ask.text());
     assert!(ask.text().contains("id=\"confirm-start-button\""));
-    assert!(app.store().kiosks(s.campaign_id).await.expect("kiosks").is_empty());
+    assert!(
+        app.store()
+            .kiosks(s.campaign_id)
+            .await
+            .expect("kiosks")
+            .is_empty()
+    );
     let forged = post_form(
         &app,
         &kios_page,
@@ -234,7 +260,11 @@ async fn hr_starts_lists_and_ends_kiosks_and_a_kiosk_signs_only_with_its_own_sli
         &app,
         &kios_page,
         &hr,
-        &[("csrf", "csrf-pledges"), ("label", "Meja 1"), ("confirm", "ya")],
+        &[
+            ("csrf", "csrf-pledges"),
+            ("label", "Meja 1"),
+            ("confirm", "ya"),
+        ],
     )
     .await;
     assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text());
@@ -252,7 +282,10 @@ async fn hr_starts_lists_and_ends_kiosks_and_a_kiosk_signs_only_with_its_own_sli
     // HR's session ended, on the server too.
     let gone = set_cookie(&started, "ikrar_session").expect("session cookie removed");
     assert!(gone.starts_with("ikrar_session=;"), "{gone}");
-    assert_eq!(get_as(&app, "/admin", &hr).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        get_as(&app, "/admin", &hr).await.status,
+        StatusCode::SEE_OTHER
+    );
 
     // The scan screen, never cached; no step, so no signing page and no signing.
     let scan = get_as(&app, "/kios", &kiosk).await;
@@ -318,10 +351,35 @@ async fn hr_starts_lists_and_ends_kiosks_and_a_kiosk_signs_only_with_its_own_sli
     assert_eq!(form.headers["cache-control"], "no-store");
     assert!(form.text().contains("action=\"/kios/tanda\""));
 
+    // Signing without JavaScript: the receipt, never cached, goes back by itself after 60 s.
+    let name = app
+        .store()
+        .sign_context(&ikrar::domain::token::hash(token))
+        .await
+        .expect("query")
+        .expect("invitation")
+        .name;
+    let signed = kiosk_post(
+        &app,
+        "/kios/tanda",
+        &both,
+        &[("consent", "ya"), ("consent_name", &name)],
+    )
+    .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.text());
+    let receipt = get_as(&app, "/kios/tanda?ok=1", &both).await;
+    assert_eq!(receipt.status, StatusCode::OK);
+    assert_eq!(receipt.headers["cache-control"], "no-store");
+    assert_eq!(receipt.headers["refresh"], "60; url=/kios");
+    assert!(receipt.text().contains("id=\"kios-receipt\"") && !receipt.text().contains("/pdf"));
+
     // "Selesai" ends the step on the server: the old step cookie opens nothing any more.
     let done = kiosk_post(&app, "/kios/selesai", &both, &[]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
-    assert!(set_cookie(&done, "ikrar_kios_langkah").is_some_and(|c| c.starts_with("ikrar_kios_langkah=;")));
+    assert!(
+        set_cookie(&done, "ikrar_kios_langkah")
+            .is_some_and(|c| c.starts_with("ikrar_kios_langkah=;"))
+    );
     let replay = get_as(&app, "/kios/tanda", &both).await;
     assert_eq!(replay.status, StatusCode::SEE_OTHER);
     assert_eq!(replay.headers["location"], "/kios");
@@ -337,13 +395,31 @@ async fn hr_starts_lists_and_ends_kiosks_and_a_kiosk_signs_only_with_its_own_sli
     let ask = post_form(&app, &end, &hr2, &[("csrf", "csrf-pledges")]).await;
     assert!(ask.text().contains("Ya, akhiri kiosk"));
     assert_eq!(get_as(&app, "/kios", &kiosk).await.status, StatusCode::OK);
-    let ended = post_form(&app, &end, &hr2, &[("csrf", "csrf-pledges"), ("confirm", "ya")]).await;
+    let ended = post_form(
+        &app,
+        &end,
+        &hr2,
+        &[("csrf", "csrf-pledges"), ("confirm", "ya")],
+    )
+    .await;
     assert_eq!(ended.status, StatusCode::SEE_OTHER);
-    let location = ended.headers["location"].to_str().expect("location").to_string();
+    let location = ended.headers["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
     let after = get_as(&app, &location, &hr2).await;
     assert!(after.text().contains("id=\"message\"") && after.text().contains("diakhiri"));
-    assert_eq!(get_as(&app, "/kios", &kiosk).await.status, StatusCode::FORBIDDEN);
-    let again = post_form(&app, &end, &hr2, &[("csrf", "csrf-pledges"), ("confirm", "ya")]).await;
+    assert_eq!(
+        get_as(&app, "/kios", &kiosk).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let again = post_form(
+        &app,
+        &end,
+        &hr2,
+        &[("csrf", "csrf-pledges"), ("confirm", "ya")],
+    )
+    .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 
     let events = app
@@ -351,9 +427,18 @@ async fn hr_starts_lists_and_ends_kiosks_and_a_kiosk_signs_only_with_its_own_sli
         .audit_events(Some(s.instansi_id), i64::MAX, 100)
         .await
         .expect("audit");
-    let actions: Vec<_> = events.iter().map(|e| (e.action.as_str(), e.actor.as_str())).collect();
-    assert!(actions.contains(&("kiosk.start", "user:hr-kios")), "{actions:?}");
-    assert!(actions.contains(&("kiosk.end", "user:hr-kios-2")), "{actions:?}");
+    let actions: Vec<_> = events
+        .iter()
+        .map(|e| (e.action.as_str(), e.actor.as_str()))
+        .collect();
+    assert!(
+        actions.contains(&("kiosk.start", "user:hr-kios")),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("kiosk.end", "user:hr-kios-2")),
+        "{actions:?}"
+    );
 
     // An auditor reads the list but has no start form.
     let auditor = session_as(&app, Some(s.instansi_id), "auditor-kios", Role::Auditor).await;
@@ -414,21 +499,51 @@ async fn expired_sessions_and_finished_kiosks_are_purged_and_live_ones_kept() {
         started_at: now - 3 * 86_400,
         expires_at: now + 3600,
     };
-    store.create_kiosk(&kiosk(closed, "of-a-closed-campaign")).await.expect("kiosk");
-    let ended_long_ago = store.create_kiosk(&kiosk(s.campaign_id, "ended-long-ago")).await.expect("kiosk");
-    assert!(store
-        .end_kiosk(s.campaign_id, ended_long_ago, "user:hr-purge", now - 2 * 86_400)
+    store
+        .create_kiosk(&kiosk(closed, "of-a-closed-campaign"))
         .await
-        .expect("end"));
-    let ended_now = store.create_kiosk(&kiosk(s.campaign_id, "ended-just-now")).await.expect("kiosk");
-    assert!(store.end_kiosk(s.campaign_id, ended_now, "user:hr-purge", now).await.expect("end"));
-    store.create_kiosk(&kiosk(s.campaign_id, "live")).await.expect("kiosk");
+        .expect("kiosk");
+    let ended_long_ago = store
+        .create_kiosk(&kiosk(s.campaign_id, "ended-long-ago"))
+        .await
+        .expect("kiosk");
+    assert!(
+        store
+            .end_kiosk(
+                s.campaign_id,
+                ended_long_ago,
+                "user:hr-purge",
+                now - 2 * 86_400
+            )
+            .await
+            .expect("end")
+    );
+    let ended_now = store
+        .create_kiosk(&kiosk(s.campaign_id, "ended-just-now"))
+        .await
+        .expect("kiosk");
+    assert!(
+        store
+            .end_kiosk(s.campaign_id, ended_now, "user:hr-purge", now)
+            .await
+            .expect("end")
+    );
+    store
+        .create_kiosk(&kiosk(s.campaign_id, "live"))
+        .await
+        .expect("kiosk");
 
     let purged = store.purge_expired(now).await.expect("purge");
     assert_eq!(purged.sessions, 1);
     assert_eq!(purged.kiosks, 2);
     // What is left is what can still be used (or HR still reads in the list).
-    assert!(store.session(&sha("live"), now).await.expect("session").is_some());
+    assert!(
+        store
+            .session(&sha("live"), now)
+            .await
+            .expect("session")
+            .is_some()
+    );
     let left: Vec<String> = store
         .kiosks(s.campaign_id)
         .await
@@ -437,8 +552,17 @@ async fn expired_sessions_and_finished_kiosks_are_purged_and_live_ones_kept() {
         .map(|k| k.label)
         .collect();
     assert_eq!(left, ["live", "ended-just-now"]);
-    assert!(store.live_kiosk(&sha("live"), now).await.expect("kiosk").is_some());
+    assert!(
+        store
+            .live_kiosk(&sha("live"), now)
+            .await
+            .expect("kiosk")
+            .is_some()
+    );
     assert!(store.kiosks(closed).await.expect("kiosks").is_empty());
     // Nothing is left to purge: the rows are gone, not merely hidden.
-    assert_eq!(store.purge_expired(now).await.expect("purge"), Default::default());
+    assert_eq!(
+        store.purge_expired(now).await.expect("purge"),
+        Default::default()
+    );
 }

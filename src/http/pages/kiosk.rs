@@ -44,7 +44,9 @@ fn no_store(mut res: Response) -> Response {
 /// A cookie of the kiosk, as every one of ours (HttpOnly, Secure, SameSite=Strict), scoped
 /// to `/kios`; with `max_age`, it outlives a browser restart.
 fn kiosk_cookie(name: &str, value: &str, max_age: Option<i64>) -> Cookie<'static> {
-    let age = max_age.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
+    let age = max_age
+        .map(|s| format!("; Max-Age={s}"))
+        .unwrap_or_default();
     Cookie::parse(format!(
         "{name}={value}; Path={KIOSK_PATH}{age}; HttpOnly; Secure; SameSite=Strict"
     ))
@@ -175,7 +177,10 @@ pub async fn admin(
         async {
             let c = owned_campaign(&state, &caller, id).await?;
             let message = match q.ok.as_deref() {
-                Some("diakhiri") => Some("Kiosk telah diakhiri; perangkatnya tidak dapat lagi dipakai menandatangani.".to_string()),
+                Some("diakhiri") => Some(
+                    "Kiosk telah diakhiri; perangkatnya tidak dapat lagi dipakai menandatangani."
+                        .to_string(),
+                ),
                 _ => None,
             };
             let view = AdminView {
@@ -412,7 +417,11 @@ struct KioskSignPage {
     consent_name: String,
 }
 
-fn sign_page(ctx: &SignContext, error: Option<String>, consent_name: &str) -> AppResult<KioskSignPage> {
+fn sign_page(
+    ctx: &SignContext,
+    error: Option<String>,
+    consent_name: &str,
+) -> AppResult<KioskSignPage> {
     let t = pledge::template_of(ctx)?;
     Ok(KioskSignPage {
         instansi: ctx.instansi_name.clone(),
@@ -455,7 +464,7 @@ fn receipt_page(
     // shows. Never the signing link, which opens the PDF with the drawn signature.
     let matrix =
         qr::encode(&state.public_url.qr_text(&record.to_base32())).map_err(AppError::internal)?;
-    Ok(html(
+    let mut res = html(
         StatusCode::OK,
         KioskReceiptPage {
             name: ctx.name.clone(),
@@ -467,7 +476,15 @@ fn receipt_page(
             just_signed,
             seconds: RECEIPT_SECONDS,
         },
-    ))
+    );
+    // Without the script, the browser still returns to the scan screen (which ends the
+    // step) when the receipt's time is up.
+    res.headers_mut().insert(
+        header::REFRESH,
+        HeaderValue::from_str(&format!("{RECEIPT_SECONDS}; url={KIOSK_PATH}"))
+            .expect("an ASCII header value"),
+    );
+    Ok(res)
 }
 
 #[derive(Debug, Deserialize)]
