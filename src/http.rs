@@ -19,7 +19,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use api::{hr, log, meta};
-use pages::{admin, ceremony, dashboard, signing};
+use pages::{admin, admin_pledges, ceremony, dashboard, kiosk, signing};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use tokio::net::TcpListener;
@@ -81,6 +81,26 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/campaigns/{id}/close", post(admin::close_campaign))
         .route("/admin/campaigns/{id}/dasbor", get(dashboard::show))
+        .route(
+            "/admin/campaigns/{id}/kios",
+            get(kiosk::admin).post(kiosk::start),
+        )
+        .route(
+            "/admin/campaigns/{id}/kios/{kiosk}/akhiri",
+            post(kiosk::end),
+        )
+        .route("/kios", get(kiosk::scan).post(kiosk::take_slip))
+        .route(
+            "/kios/tanda",
+            get(kiosk::step)
+                .post(kiosk::sign)
+                .layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)),
+        )
+        .route("/kios/selesai", post(kiosk::done))
+        .route("/static/kios.js", get(kiosk::script))
+        .route("/admin/pledges", get(admin_pledges::search))
+        .route("/admin/pledges/{id}", get(admin_pledges::show))
+        .route("/admin/pledges/{id}/annul", post(admin_pledges::annul))
         .route("/acara/{id}", get(ceremony::screen))
         .route("/periksa", get(pages::periksa::show))
         .route("/periksa-sw.js", get(pages::periksa::service_worker))

@@ -181,6 +181,7 @@ pub async fn build_state(
         metrics_allow: Arc::new(settings.metrics_allow),
     };
     spawn_limiter_cleanup(&state);
+    crate::service::housekeeping::spawn_purger(&state.store);
     Ok(state)
 }
 

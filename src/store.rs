@@ -3,6 +3,7 @@
 //! both running the one set of queries in [`sql`].
 //! Stores move rows; the rules live in `domain` and the engines (`record`, `log`, `note`).
 
+pub mod admin;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
@@ -348,7 +349,7 @@ pub trait RosterImport: Send {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: admin::AdminStore + Send + Sync {
     fn engine(&self) -> &'static str;
     async fn migrate(&self) -> Result<()>;
     async fn ping(&self) -> Result<()>;

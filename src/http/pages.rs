@@ -2,8 +2,10 @@
 //! pages, the campaign dashboard and the ceremony screen.
 
 pub mod admin;
+pub mod admin_pledges;
 pub mod ceremony;
 pub mod dashboard;
+pub mod kiosk;
 pub mod login;
 pub mod periksa;
 pub mod public;

@@ -171,7 +171,8 @@ const REVOKE: &str = "UPDATE invitations SET revoked_at = $1
     WHERE campaign_id = $2 AND revoked_at IS NULL
       AND employee_id IN (SELECT id FROM employees WHERE number = $3)";
 
-const PLEDGE_VIEW: &str = "SELECT p.id AS pledge_id, p.log_index, p.statement, c.id AS campaign_id,
+pub(super) const PLEDGE_VIEW: &str =
+    "SELECT p.id AS pledge_id, p.log_index, p.statement, c.id AS campaign_id,
         c.title AS campaign_title, i.id AS instansi_id, i.name AS instansi_name, i.tz,
         t.number AS template_no, t.code AS template_code, t.version AS template_version,
         t.title AS template_title, e.kind, p.number, p.name, u.name AS unit_name, p.signed_at,

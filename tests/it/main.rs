@@ -2,6 +2,7 @@
 //! `IKRAR_TEST_DATABASE` names a PostgreSQL server (see `support`).
 
 mod abuse;
+mod admin_pledges;
 mod api;
 mod audit;
 mod browser;
@@ -10,6 +11,7 @@ mod drift;
 mod edge;
 mod hr;
 mod hr_reports;
+mod kiosk;
 mod layout;
 mod log_integrity;
 mod merkle_vectors;
