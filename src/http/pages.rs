@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod login;
 pub mod public;
 pub mod signing;
+pub mod sso;
 pub mod transparency;
 pub mod verify;
 
