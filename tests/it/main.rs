@@ -13,6 +13,7 @@ mod hr_reports;
 mod layout;
 mod log_integrity;
 mod merkle_vectors;
+mod oidc;
 mod operations;
 mod proof;
 mod read_path;
