@@ -53,12 +53,18 @@ pub fn session_expiry(now: i64, usual_secs: i64, id_token_exp: i64) -> i64 {
 /// No query or fragment (OIDC Discovery 1.0, section 2).
 pub fn check_issuer(issuer: &str) -> Result<url::Url, ValidationError> {
     let bad = |m: &str| ValidationError::new("oidc_issuer", "oidc_issuer", m.to_string());
-    let url = url::Url::parse(issuer).map_err(|_| bad("--oidc-issuer bukan URL yang sah."))?;
+    let url = check_transport(issuer).map_err(|e| bad(&e))?;
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
         return Err(bad(
             "--oidc-issuer tidak boleh memuat query, fragmen atau nama pengguna.",
         ));
     }
+    Ok(url)
+}
+
+/// Any URL ikrar calls at the provider: `https://`, or `http://` on a loopback host only.
+pub fn check_transport(s: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(s).map_err(|_| format!("'{s}' bukan URL yang sah."))?;
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -68,10 +74,10 @@ pub fn check_issuer(issuer: &str) -> Result<url::Url, ValidationError> {
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),
-        "http" => Err(bad(
-            "--oidc-issuer memakai http:// untuk host bukan loopback; pakai https://.",
+        "http" => Err(format!(
+            "{s} memakai http:// untuk host bukan loopback; pakai https://."
         )),
-        _ => Err(bad("--oidc-issuer harus https://.")),
+        _ => Err(format!("{s} harus https://.")),
     }
 }
 
@@ -99,6 +105,8 @@ mod tests {
         assert!(check_issuer("http://127.0.0.1.example.com").is_err());
         assert!(check_issuer("ftp://127.0.0.1").is_err());
         assert!(check_issuer("https://sso.example.go.id/?a=b").is_err());
+        assert!(check_transport("https://sso.example.go.id/auth?x=1").is_ok());
+        assert!(check_transport("http://10.0.0.5/token").is_err());
     }
 
     #[test]

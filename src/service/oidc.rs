@@ -27,7 +27,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::domain::sso::{CLOCK_SKEW_SECS, check_issuer};
+use crate::domain::sso::{CLOCK_SKEW_SECS, check_issuer, check_transport};
 
 /// How long a request to the provider may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -354,6 +354,19 @@ impl Oidc {
             .token_endpoint()
             .cloned()
             .ok_or_else(|| OidcError::Unavailable("discovery lists no token endpoint".into()))?;
+        // The endpoints obey the issuer's rule too: https, or http on loopback only.
+        for (what, url) in [
+            (
+                "authorization_endpoint",
+                meta.authorization_endpoint().url(),
+            ),
+            ("token_endpoint", token_url.url()),
+            ("jwks_uri", meta.jwks_uri().url()),
+        ] {
+            check_transport(url.as_str()).map_err(|_| {
+                OidcError::Unavailable(format!("discovery's {what} is neither https nor loopback"))
+            })?;
+        }
         let auth_type = match meta.token_endpoint_auth_methods_supported() {
             None => AuthType::BasicAuth,
             Some(m) if m.contains(&CoreClientAuthMethod::ClientSecretBasic) => AuthType::BasicAuth,

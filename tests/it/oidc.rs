@@ -289,6 +289,23 @@ async fn an_asn_signs_in_at_masuk_and_signs_their_open_invitation_without_a_link
     assert_eq!(by_link.status, 200);
     assert!(by_link.text().contains(&format!("log indeks {log_index}")));
 
+    // Another person's invitation is not reachable through this session.
+    let (other_nip, _) = seeded.token_of_kind("PNS", 5);
+    let other = app
+        .store()
+        .invitations_by_nip(other_nip)
+        .await
+        .expect("query")
+        .first()
+        .expect("an invitation")
+        .invitation_id;
+    c.goto(&format!("{base}/masuk/undangan/{other}"))
+        .await
+        .expect("another's invitation");
+    let text = body_text(&c).await;
+    assert!(text.contains("bukan untuk NIP Anda"), "{text}");
+    assert!(!text.contains(other_nip), "{text}");
+
     // The list now says signed; after "Keluar" the session is gone.
     c.goto(&format!("{base}/masuk")).await.expect("list");
     assert!(body_text(&c).await.contains("sudah ditandatangani"));
