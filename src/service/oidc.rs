@@ -72,8 +72,6 @@ pub enum OidcError {
     Unavailable(String),
     #[error("the login state is missing, expired or does not match the callback")]
     State,
-    #[error("the provider refused the sign-in: {0}")]
-    Refused(String),
     #[error("the token exchange failed: {0}")]
     Exchange(String),
     #[error("the ID token is invalid: {0}")]

@@ -219,7 +219,7 @@ fn finish_failed(e: &OidcError, invalid: impl Fn() -> Response) -> Response {
     match e {
         OidcError::State => invalid(),
         OidcError::Unavailable(_) | OidcError::Settings(_) => unavailable(),
-        OidcError::Refused(_) | OidcError::Exchange(_) | OidcError::IdToken(_) => message(
+        OidcError::Exchange(_) | OidcError::IdToken(_) => message(
             StatusCode::UNAUTHORIZED,
             "Masuk gagal diverifikasi",
             "Tanda masuk dari penyedia SSO tidak dapat diverifikasi. Silakan coba lagi dari \
