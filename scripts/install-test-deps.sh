@@ -3,6 +3,7 @@
 # chromium + chromedriver (browser tests), poppler-utils, qpdf, zbar-tools (PDF and QR checks),
 # openssl (key interoperability), Python's cryptography (independent vector check),
 # tlog-scales (an independent tlog-tiles reader), aics-witness (an independent tlog-witness),
+# oidc-provider-mock (a real OpenID Connect provider for the SSO tests),
 # prometheus-client, openapi-spec-validator and schemathesis (see below), and
 # starts the local PostgreSQL cluster if it is installed but not running.
 set -euo pipefail
@@ -35,22 +36,32 @@ python3 -m schemathesis.cli --version 2>/dev/null | grep -q 'version 4\.32\.5$' 
 # `ikrar witness serve`. It needs Python 3.12 or newer, in its own virtual environment under
 # target/test-tools (or $IKRAR_TEST_TOOLS).
 tools="${IKRAR_TEST_TOOLS:-$(cd "$(dirname "$0")/.." && pwd)/target/test-tools}"
-if [ ! -x "$tools/aics-witness/bin/aics-witness" ]; then
-  py=""
+# A Python >= 3.12 for the tools' virtual environments, or exit naming what needs it.
+python312() {
   for candidate in python3.13 python3.12 "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3; do
     p="$(command -v "$candidate" 2>/dev/null || true)"
     [ -z "$p" ] && [ -x "$candidate" ] && p="$candidate"
     if [ -n "$p" ] && "$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
-      py="$p"; break
+      echo "$p"; return 0
     fi
   done
-  if [ -z "$py" ]; then
-    echo "aics-witness needs Python >= 3.12, and none was found" >&2
-    exit 1
-  fi
+  echo "$1 needs Python >= 3.12, and none was found" >&2
+  exit 1
+}
+if [ ! -x "$tools/aics-witness/bin/aics-witness" ]; then
+  py="$(python312 aics-witness)"
   mkdir -p "$tools"
   "$py" -m venv "$tools/aics-witness"
   "$tools/aics-witness/bin/pip" install -q 'aics-witness==0.1.0' 'aics-tlog==0.2.1'
+fi
+
+# oidc-provider-mock: a real OpenID Connect provider (authlib) that the SSO tests sign in
+# at (tests/it/oidc.rs), in its own virtual environment (it needs Python 3.12 or newer).
+if [ ! -x "$tools/oidc-provider-mock/bin/oidc-provider-mock" ]; then
+  py="$(python312 oidc-provider-mock)"
+  mkdir -p "$tools"
+  "$py" -m venv "$tools/oidc-provider-mock"
+  "$tools/oidc-provider-mock/bin/pip" install -q 'oidc-provider-mock==0.4.8'
 fi
 
 if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then

@@ -124,6 +124,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                     username,
                     role,
                 }) => setup::add_user(store.as_ref(), code.as_deref(), &username, &role).await,
+                Command::User(UserCommand::LinkOidc { username, subject }) => {
+                    setup::link_oidc(store.as_ref(), &username, &subject).await
+                }
                 Command::Token(TokenCommand::Create {
                     instansi: code,
                     username,

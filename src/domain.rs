@@ -9,6 +9,7 @@ pub mod mark;
 pub mod nip;
 pub mod public_url;
 pub mod roster;
+pub mod sso;
 pub mod statement;
 pub mod template;
 pub mod text;

@@ -19,7 +19,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use api::{hr, log, meta};
-use pages::{admin, admin_pledges, ceremony, dashboard, kiosk, signing};
+use pages::{admin, admin_pledges, ceremony, dashboard, kiosk, signing, sso};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use tokio::net::TcpListener;
@@ -72,6 +72,19 @@ pub fn router(state: AppState) -> Router {
             get(pages::login::login_page).post(pages::login::login),
         )
         .route("/admin/logout", post(pages::login::logout))
+        .route("/admin/login/sso", get(sso::hr_start))
+        .route("/masuk", get(sso::masuk))
+        .route("/masuk/sso", get(sso::signer_start))
+        .route("/masuk/keluar", post(sso::logout))
+        .route(
+            "/masuk/undangan/{id}",
+            get(sso::show)
+                .post(sso::sign)
+                .layer(DefaultBodyLimit::max(SIGN_BODY_LIMIT)),
+        )
+        .route("/masuk/undangan/{id}/pdf", get(sso::pdf))
+        .route("/masuk/undangan/{id}/lapor", post(sso::report))
+        .route("/auth/oidc/callback", get(sso::callback))
         .route("/admin", get(admin::dashboard))
         .route("/admin/campaigns", post(admin::create_campaign))
         .route("/admin/campaigns/{id}", get(admin::campaign))

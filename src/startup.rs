@@ -34,6 +34,8 @@ pub struct Settings {
     pub witness_policy: Option<Policy>,
     /// Client networks that may read `/metrics`.
     pub metrics_allow: Vec<ipnet::IpNet>,
+    /// Sign-in with SSO (`--oidc-*`); its callback is under the public URL.
+    pub oidc: Option<crate::service::oidc::OidcSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,8 @@ pub enum StartError {
     Service(#[from] ServiceError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Oidc(#[from] crate::service::oidc::OidcError),
     #[error(transparent)]
     Sequencer(#[from] crate::service::sequencer::SequencerError),
     #[error("the pledge key and the log key must be different keys (SPEC 3.4)")]
@@ -153,6 +157,16 @@ pub async fn build_state(
     });
     let reads = Arc::new(ReadCache::new(live.log.clone()));
     let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
+    let oidc = match settings.oidc {
+        Some(o) => {
+            let callback = format!("{}/auth/oidc/callback", settings.public_url.origin());
+            let oidc = Arc::new(crate::service::oidc::Oidc::new(o, callback)?);
+            let warm = oidc.clone();
+            tokio::spawn(async move { warm.warm_up().await });
+            Some(oidc)
+        }
+        None => None,
+    };
     let state = AppState {
         store,
         sequencer,
@@ -179,6 +193,7 @@ pub async fn build_state(
         reads,
         metrics,
         metrics_allow: Arc::new(settings.metrics_allow),
+        oidc,
     };
     spawn_limiter_cleanup(&state);
     crate::service::housekeeping::spawn_purger(&state.store);

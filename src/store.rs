@@ -274,6 +274,9 @@ pub struct NewPledge {
     pub signed_at: i64,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Evidence of how the signer was authenticated, with the SSO subject for `Sso`.
+    pub signed_via: crate::domain::sso::SignedVia,
+    pub sso_subject: Option<String>,
 }
 
 /// One durable log append: new entries, the perfect nodes they complete, the new head
@@ -541,6 +544,38 @@ pub trait Store: admin::AdminStore + Send + Sync {
     /// Valid (not annulled) pledges of a campaign per hour, oldest first:
     /// (start of the hour as Unix time, count). Hours without pledges are absent.
     async fn signatures_per_hour(&self, campaign_id: i64) -> Result<Vec<(i64, i64)>>;
+
+    /// Links an account to an OIDC subject (a subject links to one account: `Conflict`);
+    /// `false` when no account has that username.
+    async fn link_oidc_subject(&self, username: &str, subject: &str) -> Result<bool>;
+    async fn user_by_oidc_subject(&self, subject: &str) -> Result<Option<UserRow>>;
+    async fn create_signer_session(&self, new: &NewSignerSession<'_>) -> Result<()>;
+    async fn signer_session(
+        &self,
+        id_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<SignerSessionRow>>;
+    async fn delete_signer_session(&self, id_hash: &[u8; 32]) -> Result<()>;
+    /// Active (not revoked) invitations of active ASN staff with this NIP, in every instansi.
+    async fn invitations_by_nip(&self, nip: &str) -> Result<Vec<SignContext>>;
+}
+
+/// A signer's session after SSO (`/masuk`).
+#[derive(Clone, Copy, Debug)]
+pub struct NewSignerSession<'a> {
+    pub id_hash: &'a [u8; 32],
+    pub nip: &'a str,
+    pub subject: &'a str,
+    pub csrf: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SignerSessionRow {
+    pub number: String,
+    pub subject: String,
+    pub csrf: String,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]

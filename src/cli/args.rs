@@ -233,6 +233,26 @@ pub struct ServeArgs {
     /// Seconds an idle keep-alive connection stays open (SPEC 4.6: 60)
     #[arg(long, default_value_t = 60, hide = true)]
     pub idle_timeout: u64,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
+}
+
+/// Sign-in with the government's SSO (OpenID Connect, SPEC 4.5); off without --oidc-issuer.
+#[derive(Debug, Clone, Args)]
+pub struct OidcArgs {
+    /// The OIDC provider's issuer URL, e.g. https://sso-siasn.bkn.go.id/realms/asn (https://;
+    /// http:// only on loopback). Its redirect URI is PUBLIC_URL/auth/oidc/callback
+    #[arg(long, env = "IKRAR_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_client_secret_file"])]
+    pub oidc_issuer: Option<String>,
+    /// This deployment's client id at the provider
+    #[arg(long, env = "IKRAR_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// File holding the client secret (one line)
+    #[arg(long, env = "IKRAR_OIDC_CLIENT_SECRET_FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// The ID-token claim holding a signer's NIP
+    #[arg(long, env = "IKRAR_OIDC_NIP_CLAIM", default_value = "nip")]
+    pub oidc_nip_claim: String,
 }
 
 #[derive(Debug, Args)]
@@ -367,6 +387,14 @@ pub enum UserCommand {
         /// superadmin | admin | hr | auditor | log-auditor
         #[arg(long)]
         role: String,
+    },
+    /// Link an account to the OIDC subject (`sub`) it signs in with through SSO
+    LinkOidc {
+        #[arg(long)]
+        username: String,
+        /// The subject identifier the provider gives this person
+        #[arg(long)]
+        subject: String,
     },
 }
 

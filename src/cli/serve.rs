@@ -5,9 +5,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::redact;
-use crate::cli::args::ServeArgs;
+use crate::cli::args::{OidcArgs, ServeArgs};
 use crate::cli::setup::sqlite_path;
 use crate::domain::public_url::PublicUrl;
+use crate::service::oidc::OidcSettings;
 use crate::startup::{self, Settings};
 use crate::store;
 use crate::tlog::keys;
@@ -53,6 +54,7 @@ pub(super) async fn serve(url: &str, args: ServeArgs) -> Result<()> {
         Some(path) => Some(super::read_policy(path)?),
         None => None,
     };
+    let oidc = oidc_settings(&args.oidc)?;
     let store = store::connect(url)
         .await
         .with_context(|| format!("opening database {}", redact(url)))?;
@@ -74,6 +76,7 @@ pub(super) async fn serve(url: &str, args: ServeArgs) -> Result<()> {
             lookup_limit: args.lookup_limit,
             witness_policy,
             metrics_allow: args.metrics_allow.clone(),
+            oidc,
         },
     )
     .await?;
@@ -100,6 +103,33 @@ pub(super) async fn serve(url: &str, args: ServeArgs) -> Result<()> {
     };
     crate::http::serve_with_limits(listener, state, limits, shutdown_signal()).await?;
     Ok(())
+}
+
+/// The OIDC settings of `--oidc-*`, the secret read from its file; `None` without an issuer.
+fn oidc_settings(args: &OidcArgs) -> Result<Option<OidcSettings>> {
+    let Some(issuer) = &args.oidc_issuer else {
+        return Ok(None);
+    };
+    let client_id = args
+        .oidc_client_id
+        .clone()
+        .ok_or_else(|| anyhow!("--oidc-issuer needs --oidc-client-id (IKRAR_OIDC_CLIENT_ID)"))?;
+    let file = args.oidc_client_secret_file.as_deref().ok_or_else(|| {
+        anyhow!("--oidc-issuer needs --oidc-client-secret-file (IKRAR_OIDC_CLIENT_SECRET_FILE)")
+    })?;
+    let secret = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the OIDC client secret from {}", file.display()))?
+        .trim()
+        .to_string();
+    if secret.is_empty() {
+        bail!("{} holds no OIDC client secret", file.display());
+    }
+    Ok(Some(OidcSettings {
+        issuer: issuer.trim().to_string(),
+        client_id,
+        client_secret: secret,
+        nip_claim: args.oidc_nip_claim.trim().to_string(),
+    }))
 }
 
 pub(super) fn missing_key(var: &str, flag: &str) -> anyhow::Error {

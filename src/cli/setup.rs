@@ -74,6 +74,12 @@ pub(super) async fn add_user(
     Ok(())
 }
 
+pub(super) async fn link_oidc(store: &dyn Store, username: &str, subject: &str) -> Result<()> {
+    account::link_oidc(store, username, subject, ACTOR).await?;
+    eprintln!("Akun {} ditautkan ke subjek SSO.", username.trim());
+    Ok(())
+}
+
 pub(super) async fn create_token(
     store: &dyn Store,
     code: Option<&str>,

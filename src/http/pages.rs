@@ -10,6 +10,7 @@ pub mod login;
 pub mod periksa;
 pub mod public;
 pub mod signing;
+pub mod sso;
 pub mod transparency;
 pub mod verify;
 

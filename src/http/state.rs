@@ -49,6 +49,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Client networks that may read `/metrics` (`--metrics-allow`).
     pub metrics_allow: Arc<Vec<IpNet>>,
+    /// Sign-in with the government's SSO, when `--oidc-issuer` is set (SPEC 4.5).
+    pub oidc: Option<Arc<crate::service::oidc::Oidc>>,
 }
 
 impl AppState {

@@ -193,3 +193,88 @@ pub async fn login(
 pub async fn logout(store: &dyn Store, session: &str) -> ServiceResult<()> {
     Ok(store.delete_session(&sha256(session.as_bytes())).await?)
 }
+
+/// Links an account to the OIDC subject it signs in with through SSO (`ikrar user link-oidc`).
+pub async fn link_oidc(
+    store: &dyn Store,
+    username: &str,
+    subject: &str,
+    actor: &str,
+) -> ServiceResult<()> {
+    let username = username.trim().to_ascii_lowercase();
+    let subject = subject.trim();
+    if subject.is_empty() || subject.len() > 255 || subject.chars().any(char::is_control) {
+        return Err(ServiceError::Invalid(ValidationError::new(
+            "subject_invalid",
+            "subject",
+            "Subjek OIDC harus 1 sampai 255 karakter tanpa karakter kendali.",
+        )));
+    }
+    let user = store.user_by_username(&username).await?.ok_or_else(|| {
+        ServiceError::not_found("user_unknown", format!("Akun '{username}' tidak ada."))
+    })?;
+    store
+        .link_oidc_subject(&username, subject)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => ServiceError::conflict(
+                "subject_taken",
+                "Subjek OIDC itu sudah ditautkan ke akun lain.",
+            ),
+            other => other.into(),
+        })?;
+    audit::record(
+        store,
+        user.instansi_id,
+        actor,
+        "user.link-oidc",
+        &format!("akun {username} ditautkan ke SSO"),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Opens an admin session for the account linked to a subject the provider vouched for; the
+/// session ends 8 hours after the ID token at the latest. An unlinked subject is refused and
+/// the refusal audited. `None` for a refusal.
+pub async fn login_oidc(
+    store: &dyn Store,
+    subject: &str,
+    id_token_exp: i64,
+) -> ServiceResult<Option<Session>> {
+    let Some(user) = store.user_by_oidc_subject(subject).await? else {
+        audit::record(
+            store,
+            None,
+            &format!("oidc:{subject}"),
+            "login.refused",
+            "masuk dengan SSO ditolak: subjek belum ditautkan ke akun mana pun",
+        )
+        .await?;
+        return Ok(None);
+    };
+    let session = Session {
+        id: token::random(32),
+        csrf: token::random(16),
+    };
+    let at = now();
+    let expires = crate::domain::sso::session_expiry(at, SESSION_HOURS * 3600, id_token_exp);
+    store
+        .create_session(
+            &sha256(session.id.as_bytes()),
+            user.id,
+            &session.csrf,
+            at,
+            expires,
+        )
+        .await?;
+    audit::record(
+        store,
+        user.instansi_id,
+        &format!("user:{}", user.username),
+        "login",
+        "masuk ke halaman admin dengan SSO",
+    )
+    .await?;
+    Ok(Some(session))
+}

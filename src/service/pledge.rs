@@ -8,6 +8,7 @@ use crate::domain::campaign::Phase;
 use crate::domain::mark::Mark;
 use crate::domain::nip::{EmployeeKind, StaffId};
 use crate::domain::public_url::PublicUrl;
+use crate::domain::sso::SignedVia;
 use crate::domain::statement::Statement;
 use crate::domain::template::Template;
 use crate::domain::{text, token};
@@ -92,6 +93,31 @@ pub async fn sign(
     input: SignInput<'_>,
 ) -> ServiceResult<Signed> {
     let ctx = invitation(store, input.token).await?;
+    sign_invitation(store, sequencer, ctx, input, SignedVia::Link, None).await
+}
+
+/// Signs an invitation that a signer signed in with SSO was shown (`/masuk`), recording that
+/// in the pledge's evidence with the provider's subject. `input.token` is not read: the
+/// caller resolved `ctx` from the signer's session.
+pub async fn sign_after_sso(
+    store: &dyn Store,
+    sequencer: &Sequencer,
+    ctx: SignContext,
+    input: SignInput<'_>,
+    subject: &str,
+) -> ServiceResult<Signed> {
+    let subject = Some(subject.to_string());
+    sign_invitation(store, sequencer, ctx, input, SignedVia::Sso, subject).await
+}
+
+async fn sign_invitation(
+    store: &dyn Store,
+    sequencer: &Sequencer,
+    ctx: SignContext,
+    input: SignInput<'_>,
+    signed_via: SignedVia,
+    sso_subject: Option<String>,
+) -> ServiceResult<Signed> {
     // A pledge already made is answered before the campaign's window is looked at:
     // the receipt stays available after the campaign closes.
     if ctx.pledge_id.is_some()
@@ -141,6 +167,8 @@ pub async fn sign(
             mark,
             client_ip: input.client_ip,
             user_agent: input.user_agent,
+            signed_via,
+            sso_subject,
         })
         .await?)
 }
@@ -258,6 +286,15 @@ pub async fn report_wrong_data(
     note: &str,
 ) -> ServiceResult<()> {
     let ctx = invitation(store, raw_token).await?;
+    report_for_invitation(store, &ctx, note).await
+}
+
+/// [`report_wrong_data`] for an invitation already resolved (a signer signed in with SSO).
+pub async fn report_for_invitation(
+    store: &dyn Store,
+    ctx: &SignContext,
+    note: &str,
+) -> ServiceResult<()> {
     let note = text::clean(note, "note")?;
     let note = text::cut_utf8(&note, 500);
     let summary = format!(

@@ -74,6 +74,9 @@ pub struct SignJob {
     pub mark: Option<Mark>,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Evidence: by link or after SSO (with the provider's subject).
+    pub signed_via: crate::domain::sso::SignedVia,
+    pub sso_subject: Option<String>,
 }
 
 /// The answer to a sign request: a pledge, new (`created`) or found.
@@ -644,6 +647,8 @@ pub fn seal(
             signed_at: at,
             client_ip: job.client_ip.clone(),
             user_agent: job.user_agent.clone(),
+            signed_via: job.signed_via,
+            sso_subject: job.sso_subject.clone(),
         });
     }
     let root = frontier.root();

@@ -1031,6 +1031,79 @@ where
             .fetch_all(&self.pool)
             .await?)
     }
+
+    async fn link_oidc_subject(&self, username: &str, subject: &str) -> Result<bool> {
+        Ok(
+            sqlx::query("UPDATE users SET oidc_subject = $1 WHERE username = $2")
+                .bind(subject)
+                .bind(username)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_write(e, "OIDC subject linked to another account"))?
+                .rows_affected()
+                > 0,
+        )
+    }
+
+    async fn user_by_oidc_subject(&self, subject: &str) -> Result<Option<UserRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, instansi_id, username, role, password_hash FROM users
+             WHERE oidc_subject = $1",
+        )
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn create_signer_session(&self, new: &NewSignerSession<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO signer_sessions (id_hash, number, subject, csrf, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(new.id_hash.to_vec())
+        .bind(new.nip)
+        .bind(new.subject)
+        .bind(new.csrf)
+        .bind(new.now)
+        .bind(new.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn signer_session(
+        &self,
+        id_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<SignerSessionRow>> {
+        Ok(sqlx::query_as(
+            "SELECT number, subject, csrf FROM signer_sessions
+             WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(id_hash.to_vec())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn delete_signer_session(&self, id_hash: &[u8; 32]) -> Result<()> {
+        sqlx::query("DELETE FROM signer_sessions WHERE id_hash = $1")
+            .bind(id_hash.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn invitations_by_nip(&self, nip: &str) -> Result<Vec<SignContext>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SIGN_CONTEXT} WHERE e.number = $1 AND e.kind <> 'NON_ASN' AND e.active
+                 AND v.revoked_at IS NULL
+             ORDER BY c.closes_at, c.id"
+        )))
+        .bind(nip)
+        .fetch_all(&self.pool)
+        .await?)
+    }
 }
 
 impl<DB: Engine> SqlStore<DB>
@@ -1303,7 +1376,8 @@ where
         for chunk in append.pledges.chunks(DB::CHUNK / 2) {
             let mut qb = QueryBuilder::<DB>::new(
                 "INSERT INTO pledges (campaign_id, employee_id, invitation_id, log_index, number,
-                     name, unit_id, statement, mark, signed_at, client_ip, user_agent) ",
+                     name, unit_id, statement, mark, signed_at, client_ip, user_agent,
+                     signed_via, sso_subject) ",
             );
             qb.push_values(chunk, |mut b, p| {
                 b.push_bind(p.campaign_id)
@@ -1317,7 +1391,9 @@ where
                     .push_bind(p.mark.clone())
                     .push_bind(p.signed_at)
                     .push_bind(p.client_ip.clone())
-                    .push_bind(p.user_agent.clone());
+                    .push_bind(p.user_agent.clone())
+                    .push_bind(p.signed_via.as_str().to_string())
+                    .push_bind(p.sso_subject.clone());
             });
             qb.push(" RETURNING log_index, id");
             ids.extend(

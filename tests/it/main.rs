@@ -15,6 +15,7 @@ mod kiosk;
 mod layout;
 mod log_integrity;
 mod merkle_vectors;
+mod oidc;
 mod operations;
 mod periksa;
 mod proof;

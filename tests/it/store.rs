@@ -130,6 +130,8 @@ fn pledge_append(head: &LogHead, signers: &[&SignContext], at: i64) -> Append {
             signed_at: at,
             client_ip: Some("10.0.0.1".into()),
             user_agent: None,
+            signed_via: ikrar::domain::sso::SignedVia::Link,
+            sso_subject: None,
         });
     }
     seal(&mut append, &frontier, at);

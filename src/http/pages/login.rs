@@ -22,12 +22,21 @@ use crate::service::account;
 struct LoginPage {
     csrf: String,
     error: Option<String>,
+    /// Offers "Masuk dengan SSO" when OIDC is configured.
+    sso: bool,
 }
 
-pub async fn login_page(jar: CookieJar) -> Response {
+pub async fn login_page(State(state): State<AppState>, jar: CookieJar) -> Response {
     let csrf = token::random(16);
     let jar = jar.add(cookie(LOGIN_CSRF_COOKIE, csrf.clone(), "/admin"));
-    let page = super::html(StatusCode::OK, LoginPage { csrf, error: None });
+    let page = super::html(
+        StatusCode::OK,
+        LoginPage {
+            csrf,
+            error: None,
+            sso: super::sso::enabled(&state),
+        },
+    );
     (jar, no_store(page)).into_response()
 }
 
@@ -81,6 +90,7 @@ pub async fn login(
             LoginPage {
                 csrf,
                 error: Some(msg.to_string()),
+                sso: super::sso::enabled(&state),
             },
         );
         (jar, no_store(page)).into_response()

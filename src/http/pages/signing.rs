@@ -21,7 +21,7 @@ use crate::store::{PledgeReceipt, SignContext};
 use crate::tlog::record::Record;
 
 /// `/s/*` answers are private to their signer: never cached, never leaked by referrer.
-fn private(mut res: Response) -> Response {
+pub(crate) fn private(mut res: Response) -> Response {
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
@@ -33,8 +33,11 @@ fn private(mut res: Response) -> Response {
 
 #[derive(Template)]
 #[template(path = "sign.html")]
-struct SignPage {
-    token: String,
+pub(crate) struct SignPage {
+    /// Where the forms post: `/s/TOKEN`, or `/masuk/undangan/ID` after SSO.
+    base: String,
+    /// The signer session's CSRF token (after SSO; a link token is its own capability).
+    csrf: Option<String>,
     instansi: String,
     campaign: String,
     title: String,
@@ -53,7 +56,7 @@ struct SignPage {
 #[derive(Template)]
 #[template(path = "receipt.html")]
 struct ReceiptPage {
-    token: String,
+    base: String,
     name: String,
     campaign: String,
     signed_at: String,
@@ -67,21 +70,32 @@ struct ReceiptPage {
 async fn show_inner(state: &AppState, token: &str, just_signed: bool) -> AppResult<Response> {
     let ctx = pledge::invitation(state.store.as_ref(), token).await?;
     if let Some(receipt) = pledge::receipt(state.store.as_ref(), &ctx).await? {
-        return receipt_page(state, token, &ctx, &receipt, just_signed);
+        return receipt_page(state, &link_base(token), &ctx, &receipt, just_signed);
     }
     pledge::check_open(&ctx, now())?;
-    Ok(html(StatusCode::OK, sign_page(token, &ctx, None, "")?))
+    Ok(html(
+        StatusCode::OK,
+        sign_page(&link_base(token), None, &ctx, None, "")?,
+    ))
 }
 
-fn sign_page(
-    token: &str,
+/// The signing pages' paths for a link token.
+fn link_base(token: &str) -> String {
+    format!("/s/{}", token.trim())
+}
+
+/// The form for an invitation; `base` is the path its forms post to.
+pub(crate) fn sign_page(
+    base: &str,
+    csrf: Option<&str>,
     ctx: &SignContext,
     error: Option<String>,
     consent_name: &str,
 ) -> AppResult<SignPage> {
     let t = pledge::template_of(ctx)?;
     Ok(SignPage {
-        token: token.to_string(),
+        base: base.to_string(),
+        csrf: csrf.map(str::to_string),
         instansi: ctx.instansi_name.clone(),
         campaign: ctx.campaign_title.clone(),
         title: t.title,
@@ -98,9 +112,10 @@ fn sign_page(
     })
 }
 
-fn receipt_page(
+/// The receipt of an invitation's pledge; `base` is the path of its pages.
+pub(crate) fn receipt_page(
     state: &AppState,
-    token: &str,
+    base: &str,
     ctx: &SignContext,
     receipt: &PledgeReceipt,
     just_signed: bool,
@@ -112,7 +127,7 @@ fn receipt_page(
     Ok(html(
         StatusCode::OK,
         ReceiptPage {
-            token: token.to_string(),
+            base: base.to_string(),
             name: ctx.name.clone(),
             campaign: ctx.campaign_title.clone(),
             signed_at: crate::domain::instansi::waktu(tz.at(receipt.signed_at)),
@@ -167,7 +182,8 @@ async fn post_inner(
         .is_some();
     if !already && form.consent.is_none() {
         let page = sign_page(
-            token,
+            &link_base(token),
+            None,
             &ctx,
             Some("Centang kotak persetujuan untuk menandatangani.".to_string()),
             &form.consent_name,
@@ -192,7 +208,13 @@ async fn post_inner(
     match signed {
         Ok(_) => Ok(Redirect::to(&format!("/s/{}?ok=1", token.trim())).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            let page = sign_page(token, &ctx, Some(e.message), &form.consent_name)?;
+            let page = sign_page(
+                &link_base(token),
+                None,
+                &ctx,
+                Some(e.message),
+                &form.consent_name,
+            )?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
         }
         Err(e) => Err(e),
@@ -209,14 +231,19 @@ pub async fn pdf(State(state): State<AppState>, ApiPath(token): ApiPath<String>)
 
 async fn pdf_inner(state: &AppState, token: &str) -> AppResult<Response> {
     let ctx = pledge::invitation(state.store.as_ref(), token).await?;
-    let receipt = pledge::receipt(state.store.as_ref(), &ctx)
+    pdf_of(state, &ctx).await
+}
+
+/// The receipt PDF of an invitation's pledge, as a download.
+pub(crate) async fn pdf_of(state: &AppState, ctx: &SignContext) -> AppResult<Response> {
+    let receipt = pledge::receipt(state.store.as_ref(), ctx)
         .await?
         .ok_or_else(|| AppError::not_found("pledge_missing", "Ikrar belum ditandatangani."))?;
     let bytes = pledge::receipt_pdf(
         state.store.as_ref(),
         state.policy.as_deref(),
         &state.public_url,
-        &ctx,
+        ctx,
         &receipt,
     )
     .await?;
