@@ -4,11 +4,13 @@
 
 use crate::domain::ValidationError;
 
-/// How the signer reached the signing form: with the link token, or signed in with SSO.
+/// How the signer reached the signing form: with the link token, with a slip at a kiosk
+/// (SPEC 4.4), or signed in with SSO.
 /// Stored with the pledge as evidence; never in the record, the statement or public answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignedVia {
     Link,
+    Kiosk,
     Sso,
 }
 
@@ -16,6 +18,7 @@ impl SignedVia {
     pub fn as_str(&self) -> &'static str {
         match self {
             SignedVia::Link => "link",
+            SignedVia::Kiosk => "kiosk",
             SignedVia::Sso => "sso",
         }
     }
@@ -23,6 +26,7 @@ impl SignedVia {
     pub fn parse(s: &str) -> Option<SignedVia> {
         match s {
             "link" => Some(SignedVia::Link),
+            "kiosk" => Some(SignedVia::Kiosk),
             "sso" => Some(SignedVia::Sso),
             _ => None,
         }

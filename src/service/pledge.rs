@@ -96,6 +96,16 @@ pub async fn sign(
     sign_invitation(store, sequencer, ctx, input, SignedVia::Link, None).await
 }
 
+/// [`sign`] for a slip token typed or scanned at a kiosk, recorded so in the evidence.
+pub async fn sign_at_kiosk(
+    store: &dyn Store,
+    sequencer: &Sequencer,
+    input: SignInput<'_>,
+) -> ServiceResult<Signed> {
+    let ctx = invitation(store, input.token).await?;
+    sign_invitation(store, sequencer, ctx, input, SignedVia::Kiosk, None).await
+}
+
 /// Signs an invitation that a signer signed in with SSO was shown (`/masuk`), recording that
 /// in the pledge's evidence with the provider's subject. `input.token` is not read: the
 /// caller resolved `ctx` from the signer's session.

@@ -367,6 +367,18 @@ async fn hr_starts_lists_and_ends_kiosks_and_a_kiosk_signs_only_with_its_own_sli
     )
     .await;
     assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.text());
+    // The pledge's evidence says it was signed at a kiosk (never public).
+    let size: i64 = app
+        .get("/log/checkpoint")
+        .await
+        .text()
+        .lines()
+        .nth(1)
+        .expect("size")
+        .parse()
+        .expect("number");
+    let (via, subject) = crate::oidc::evidence_of(&app.db, size - 1).await;
+    assert_eq!((via.as_str(), subject), ("kiosk", None));
     let receipt = get_as(&app, "/kios/tanda?ok=1", &both).await;
     assert_eq!(receipt.status, StatusCode::OK);
     assert_eq!(receipt.headers["cache-control"], "no-store");

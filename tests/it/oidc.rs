@@ -148,7 +148,7 @@ async fn authorize_as(c: &Client, provider: &Provider, subject: &str) {
 }
 
 /// (signed_via, sso_subject) stored with a pledge.
-async fn evidence_of(db: &TestDb, log_index: i64) -> (String, Option<String>) {
+pub(crate) async fn evidence_of(db: &TestDb, log_index: i64) -> (String, Option<String>) {
     use sqlx::Connection;
     let q = "SELECT signed_via, sso_subject FROM pledges WHERE log_index = $1";
     if db.is_postgres() {

@@ -557,7 +557,7 @@ pub async fn sign(
                 return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
             }
             let (client_ip, user_agent) = evidence(client, &headers);
-            let signed = pledge::sign(
+            let signed = pledge::sign_at_kiosk(
                 state.store.as_ref(),
                 &state.sequencer,
                 SignInput {
