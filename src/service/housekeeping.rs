@@ -1,4 +1,4 @@
-//! Housekeeping: expired admin sessions and finished kiosks are deleted, on a timer of the
+//! Housekeeping: expired admin and signer sessions and finished kiosks are deleted, on a timer of the
 //! server and whenever a kiosk starts, so the tables hold only what can still be used.
 
 use std::sync::{Arc, Weak};
@@ -25,7 +25,12 @@ pub fn spawn_purger(store: &Arc<dyn Store>) {
             tick.tick().await;
             let Some(store) = store.upgrade() else { break };
             match purge_expired(store.as_ref()).await {
-                Ok(p) => tracing::debug!(sessions = p.sessions, kiosks = p.kiosks, "purged"),
+                Ok(p) => tracing::debug!(
+                    sessions = p.sessions,
+                    signer_sessions = p.signer_sessions,
+                    kiosks = p.kiosks,
+                    "purged"
+                ),
                 Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
             }
         }

@@ -39,6 +39,8 @@ pub struct KioskRow {
 pub struct Purged {
     pub sessions: u64,
     pub kiosks: u64,
+    /// Sessions of signers signed in with SSO (`/masuk`).
+    pub signer_sessions: u64,
 }
 
 /// An ended kiosk stays listed for HR this long before it is purged.
@@ -56,7 +58,7 @@ pub trait AdminStore: Send + Sync {
     async fn end_kiosk(&self, campaign_id: i64, id: i64, actor: &str, now: i64) -> Result<bool>;
     /// Sets (or, with `None`, ends) the kiosk's current signer step.
     async fn set_kiosk_step(&self, id: i64, step_hash: Option<&[u8; 32]>) -> Result<()>;
-    /// Deletes expired admin sessions, and kiosks whose campaign has closed or that ended
+    /// Deletes expired admin and signer sessions, and kiosks whose campaign has closed or that ended
     /// a day ago.
     async fn purge_expired(&self, now: i64) -> Result<Purged>;
     /// Pledges of an instansi whose NIP (or staff number) is `number`, or whose name
@@ -164,7 +166,16 @@ where
         .execute(self.pool())
         .await?
         .rows_affected();
-        Ok(Purged { sessions, kiosks })
+        let signer_sessions = sqlx::query("DELETE FROM signer_sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(Purged {
+            sessions,
+            kiosks,
+            signer_sessions,
+        })
     }
 
     async fn search_pledges(

@@ -545,9 +545,32 @@ async fn expired_sessions_and_finished_kiosks_are_purged_and_live_ones_kept() {
         .await
         .expect("kiosk");
 
+    // Signers signed in with SSO: one session expired, one live.
+    for (id, expires_at) in [("signer-old", now - 1), ("signer-live", now + 3600)] {
+        store
+            .create_signer_session(&ikrar::store::NewSignerSession {
+                id_hash: &sha(id),
+                nip: "198503302010011001",
+                subject: "sub-1",
+                csrf: "csrf",
+                now: now - 7200,
+                expires_at,
+            })
+            .await
+            .expect("signer session");
+    }
+
     let purged = store.purge_expired(now).await.expect("purge");
     assert_eq!(purged.sessions, 1);
     assert_eq!(purged.kiosks, 2);
+    assert_eq!(purged.signer_sessions, 1);
+    assert!(
+        store
+            .signer_session(&sha("signer-live"), now)
+            .await
+            .expect("signer session")
+            .is_some()
+    );
     // What is left is what can still be used (or HR still reads in the list).
     assert!(
         store
