@@ -1,6 +1,7 @@
 //! Pure domain types and rules. No axum, no sqlx: everything here can be tested alone.
 
 pub mod account;
+pub mod audit;
 pub mod campaign;
 pub mod compliance;
 pub mod error;
@@ -13,5 +14,6 @@ pub mod statement;
 pub mod template;
 pub mod text;
 pub mod token;
+pub mod unit;
 
 pub use error::ValidationError;

@@ -19,7 +19,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use api::{hr, log, meta};
-use pages::{admin, ceremony, dashboard, signing};
+use pages::{admin, campaign_admin, ceremony, dashboard, signing};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use tokio::net::TcpListener;
@@ -71,15 +71,31 @@ pub fn router(state: AppState) -> Router {
             "/admin/login",
             get(pages::login::login_page).post(pages::login::login),
         )
-        .route("/admin/logout", post(pages::login::logout))
+        .route(
+            "/admin/logout",
+            get(pages::login::logout_page).post(pages::login::logout),
+        )
         .route("/admin", get(admin::dashboard))
-        .route("/admin/campaigns", post(admin::create_campaign))
+        .route("/admin/campaigns", post(campaign_admin::create))
+        .route("/admin/campaigns/baru", get(campaign_admin::new_form))
         .route("/admin/campaigns/{id}", get(admin::campaign))
         .route(
-            "/admin/campaigns/{id}/invitations",
-            post(admin::issue_invitations),
+            "/admin/campaigns/{id}/ubah",
+            get(campaign_admin::edit_form).post(campaign_admin::edit),
         )
-        .route("/admin/campaigns/{id}/close", post(admin::close_campaign))
+        .route(
+            "/admin/campaigns/{id}/invitations",
+            post(campaign_admin::issue),
+        )
+        .route(
+            "/admin/campaigns/{id}/tautan/{batch}",
+            get(campaign_admin::batch),
+        )
+        .route(
+            "/admin/campaigns/{id}/tautan/{batch}/{kind}",
+            get(campaign_admin::batch_file),
+        )
+        .route("/admin/campaigns/{id}/close", post(campaign_admin::close))
         .route("/admin/campaigns/{id}/dasbor", get(dashboard::show))
         .route("/acara/{id}", get(ceremony::screen))
         .route("/transparansi", get(pages::transparency::list))

@@ -312,6 +312,7 @@ pub struct UnitCount {
 pub struct UnsignedEntry {
     pub number: String,
     pub name: String,
+    pub unit_id: i64,
     pub unit: String,
     pub position: Option<String>,
 }
@@ -538,6 +539,34 @@ pub trait Store: Send + Sync {
     /// Valid (not annulled) pledges of a campaign per hour, oldest first:
     /// (start of the hour as Unix time, count). Hours without pledges are absent.
     async fn signatures_per_hour(&self, campaign_id: i64) -> Result<Vec<(i64, i64)>>;
+
+    /// The target units a campaign names (empty: the whole instansi).
+    async fn campaign_unit_ids(&self, campaign_id: i64) -> Result<Vec<i64>>;
+    /// Active staff per unit of an instansi (each unit's own, not its subtree's).
+    async fn staff_per_unit(&self, instansi_id: i64) -> Result<Vec<(i64, i64)>>;
+    /// Changes what HR may change of a campaign that is not closed (title, place, closing
+    /// time, flags, target units); `false` if it is closed or gone.
+    async fn update_campaign(&self, id: i64, edit: &CampaignEdit) -> Result<bool>;
+    /// An instansi's audit events before event id `before`, newest first, whose action
+    /// matches the LIKE `pattern` when given.
+    async fn audit_events_like(
+        &self,
+        instansi_id: i64,
+        pattern: Option<&str>,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>>;
+}
+
+/// What an edit of a campaign writes (SPEC 2: never its template or opening time).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignEdit {
+    pub title: String,
+    pub place: String,
+    pub closes_at: i64,
+    pub screen_enabled: bool,
+    pub public_enabled: bool,
+    pub unit_ids: Vec<i64>,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]

@@ -2,6 +2,7 @@
 //! pages, the campaign dashboard and the ceremony screen.
 
 pub mod admin;
+pub mod campaign_admin;
 pub mod ceremony;
 pub mod dashboard;
 pub mod login;

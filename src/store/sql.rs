@@ -154,7 +154,7 @@ fn unsigned() -> String {
         "{STAFF}, under(id) AS (
             SELECT id FROM units WHERE id = $2
             UNION SELECT u.id FROM units u JOIN under ON u.parent_id = under.id)
-         SELECT s.number, s.name, u.name AS unit, s.position FROM staff s
+         SELECT s.number, s.name, s.unit_id, u.name AS unit, s.position FROM staff s
          JOIN units u ON u.id = s.unit_id
          WHERE NOT EXISTS (SELECT 1 FROM pledges p WHERE p.employee_id = s.id
                            AND p.campaign_id = $1 AND p.annulled_at IS NULL)
@@ -1021,6 +1021,79 @@ where
             .bind(campaign_id)
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    async fn campaign_unit_ids(&self, campaign_id: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT unit_id FROM campaign_units WHERE campaign_id = $1 ORDER BY unit_id",
+        )
+        .bind(campaign_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn staff_per_unit(&self, instansi_id: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT unit_id, COUNT(*) AS staff FROM employees
+             WHERE instansi_id = $1 AND active GROUP BY unit_id",
+        )
+        .bind(instansi_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn update_campaign(&self, id: i64, edit: &CampaignEdit) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE campaigns SET title = $1, place = $2, closes_at = $3, screen_enabled = $4,
+                 public_enabled = $5
+             WHERE id = $6 AND closed_at IS NULL",
+        )
+        .bind(&edit.title)
+        .bind(&edit.place)
+        .bind(edit.closes_at)
+        .bind(edit.screen_enabled)
+        .bind(edit.public_enabled)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM campaign_units WHERE campaign_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for unit_id in &edit.unit_ids {
+            sqlx::query("INSERT INTO campaign_units (campaign_id, unit_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(unit_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn audit_events_like(
+        &self,
+        instansi_id: i64,
+        pattern: Option<&str>,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, instansi_id, actor, action, summary, at FROM audit_events
+             WHERE instansi_id = $1 AND (CAST($2 AS TEXT) IS NULL OR action LIKE $2) AND id < $3
+             ORDER BY id DESC LIMIT $4",
+        )
+        .bind(instansi_id)
+        .bind(pattern)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod drift;
 mod edge;
 mod hr;
+mod hr_journey;
 mod hr_reports;
 mod layout;
 mod log_integrity;

@@ -299,6 +299,7 @@ pub async fn show(
             .await?;
         let more = rows.len() as i64 > PAGE;
         rows.truncate(PAGE as usize);
+        let tree = crate::service::campaign::unit_tree(state.store.as_ref(), c.instansi_id).await?;
         let chart = unit_chart(&report.units);
         let options = report
             .units
@@ -328,7 +329,7 @@ pub async fn show(
                 .map(|r| UnsignedLine {
                     number: r.number,
                     name: r.name,
-                    unit: r.unit,
+                    unit: tree.label(r.unit_id),
                     position: r.position.unwrap_or_default(),
                 })
                 .collect(),

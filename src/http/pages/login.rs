@@ -142,3 +142,32 @@ pub async fn logout(
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     (jar, Redirect::to("/admin/login")).into_response()
 }
+
+/// `GET /admin/logout`: the navigation bar's "Keluar" link lands here, so that every admin
+/// page offers it without carrying the form token; the button posts the form.
+#[derive(askama::Template)]
+#[template(path = "admin/confirm.html")]
+struct LogoutPage {
+    heading: String,
+    text: String,
+    action: String,
+    csrf: String,
+    hidden: Vec<(String, String)>,
+    button: String,
+    back: String,
+}
+
+pub async fn logout_page(PageCaller(caller): PageCaller) -> Response {
+    super::html(
+        StatusCode::OK,
+        LogoutPage {
+            heading: "Keluar dari halaman admin?".to_string(),
+            text: format!("Anda masuk sebagai {}.", caller.username),
+            action: "/admin/logout".to_string(),
+            csrf: caller.csrf.clone().unwrap_or_default(),
+            hidden: Vec::new(),
+            button: "Keluar".to_string(),
+            back: "/admin".to_string(),
+        },
+    )
+}
