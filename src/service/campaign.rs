@@ -304,20 +304,24 @@ pub async fn targets(store: &dyn Store, c: &CampaignRow) -> ServiceResult<Target
     Ok(Targets { units, count })
 }
 
-/// What HR may change of a campaign until it closes (SPEC 2).
-#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
+/// What HR may change of a campaign until it closes (SPEC 2); a field left out keeps its
+/// value.
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct CampaignChange {
-    pub title: String,
-    pub place: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub place: Option<String>,
     /// RFC 3339.
-    pub closes: String,
-    /// Unit keys or names (none: the whole instansi).
     #[serde(default)]
-    pub units: Vec<String>,
+    pub closes: Option<String>,
+    /// Unit keys or names (an empty list: the whole instansi).
     #[serde(default)]
-    pub screen: bool,
+    pub units: Option<Vec<String>>,
     #[serde(default)]
-    pub public: bool,
+    pub screen: Option<bool>,
+    #[serde(default)]
+    pub public: Option<bool>,
 }
 
 /// Changes a campaign that has not closed; each changed field is one audit event
@@ -339,8 +343,16 @@ pub async fn edit(
     if c.phase(at) == Phase::Closed {
         return Err(closed());
     }
-    let (title, place) = title_and_place(&change.title, &change.place)?;
-    let closes_at = time("closes", &change.closes)?;
+    let (title, place) = title_and_place(
+        change.title.as_deref().unwrap_or(&c.title),
+        change.place.as_deref().unwrap_or(&c.place),
+    )?;
+    let closes_at = match &change.closes {
+        Some(closes) => time("closes", closes)?,
+        None => c.closes_at,
+    };
+    let screen = change.screen.unwrap_or(c.screen_enabled);
+    let public = change.public.unwrap_or(c.public_enabled);
     if closes_at <= c.opens_at {
         return Err(ValidationError::new(
             "closes_before_opens",
@@ -349,7 +361,7 @@ pub async fn edit(
         )
         .into());
     }
-    if closes_at <= at {
+    if closes_at != c.closes_at && closes_at <= at {
         return Err(ValidationError::new(
             "closes_in_past",
             "closes",
@@ -358,9 +370,12 @@ pub async fn edit(
         .into());
     }
     let all = store.units(c.instansi_id).await?;
-    let mut unit_ids = resolve_units(&all, &change.units)?;
-    unit_ids.sort_unstable();
     let before_units = store.campaign_unit_ids(c.id).await?;
+    let mut unit_ids = match &change.units {
+        Some(units) => resolve_units(&all, units)?,
+        None => before_units.clone(),
+    };
+    unit_ids.sort_unstable();
     let tz = crate::service::instansi::time_zone(store, c.instansi_id).await?;
     let tree = UnitTree::new(all.into_iter().map(|u| (u.id, u.name, u.parent_id)));
     let yes_no = |b: bool| if b { "ya" } else { "tidak" };
@@ -388,11 +403,11 @@ pub async fn edit(
             waktu(tz.at(closes_at))
         ));
     }
-    if change.screen != c.screen_enabled {
-        changes.push(format!("layar acara: {}", yes_no(change.screen)));
+    if screen != c.screen_enabled {
+        changes.push(format!("layar acara: {}", yes_no(screen)));
     }
-    if change.public != c.public_enabled {
-        changes.push(format!("halaman transparansi: {}", yes_no(change.public)));
+    if public != c.public_enabled {
+        changes.push(format!("halaman transparansi: {}", yes_no(public)));
     }
     if unit_ids != before_units {
         changes.push(format!(
@@ -411,8 +426,8 @@ pub async fn edit(
                 title,
                 place,
                 closes_at,
-                screen_enabled: change.screen,
-                public_enabled: change.public,
+                screen_enabled: screen,
+                public_enabled: public,
                 unit_ids,
             },
         )

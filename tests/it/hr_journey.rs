@@ -549,3 +549,64 @@ async fn closing_time_edited_in_the_form_shows_in_the_api_and_the_audit_trail_th
     // A closed campaign is no longer edited.
     assert_eq!(hr.get(&edit).await.status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn the_api_changes_a_campaign_field_by_field_until_it_closes() {
+    let app = TestApp::new().await;
+    let instansi_id = fresh_instansi(&app).await;
+    let hr = Officer::log_in(&app, "hr1", "kata-sandi-hr-1").await;
+    let id = campaign_for_two_units(&hr).await;
+    let token = user_with_token(
+        app.store(),
+        Some(instansi_id),
+        "skrip",
+        "hr",
+        "kata-sandi-skrip",
+    )
+    .await;
+    let path = format!("/api/v1/campaigns/{id}");
+
+    // Only the units change; the rest keeps its value.
+    let res = app
+        .call(
+            Method::PATCH,
+            &path,
+            &token,
+            Some(&serde_json::json!({"units": ["D3"], "public": true})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let v = res.json();
+    assert_eq!(v["public"], true);
+    assert_eq!(v["title"], "Ikrar Netralitas ASN — HUT Korpri ke-53");
+    let page = hr.get(&format!("/admin/campaigns/{id}")).await.text();
+    assert!(
+        page.contains("Dinas Perhubungan") && !page.contains(KES),
+        "{page}"
+    );
+    assert!(page.contains("2 pegawai aktif"), "{page}");
+
+    let res = app
+        .call(
+            Method::PATCH,
+            &path,
+            &token,
+            Some(&serde_json::json!({"closes": "2000-01-01T00:00:00+07:00"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.error_code(), "closes_before_opens");
+
+    app.call(Method::POST, &format!("{path}/close"), &token, None)
+        .await;
+    let res = app
+        .call(
+            Method::PATCH,
+            &path,
+            &token,
+            Some(&serde_json::json!({"title": "Judul lain"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(res.error_code(), "campaign_closed");
+}

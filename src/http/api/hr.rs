@@ -18,7 +18,7 @@ use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
 use crate::http::state::AppState;
 use crate::service::audit::now;
-use crate::service::campaign::{self, CampaignInput};
+use crate::service::campaign::{self, CampaignChange, CampaignInput};
 use crate::service::compliance::{self, ExportFormat};
 use crate::service::roster::{self, ImportOptions};
 use crate::service::{invitation, pledge};
@@ -229,6 +229,35 @@ pub async fn get_campaign(
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<CampaignView>> {
+    let c = owned_campaign(&state, &caller, id).await?;
+    Ok(Json(campaign_view(&c, tz_of(&state, c.instansi_id).await?)))
+}
+
+/// `PATCH /api/v1/campaigns/{id}`: changes what HR may change until the campaign closes;
+/// each changed field is an audit event.
+#[utoipa::path(patch, path = "/api/v1/campaigns/{id}", tag = "hr",
+    params(("id" = i64, Path, description = "Campaign id")),
+    request_body = CampaignChange,
+    responses(
+        (status = 200, description = "The campaign as it is now.", body = CampaignView),
+        (status = 400, description = "Malformed id or JSON.", body = ErrorBody),
+        (status = 401, description = "No or bad credentials.", body = ErrorBody),
+        (status = 403, description = "The caller's role may not change campaigns.", body = ErrorBody),
+        (status = 404, description = "No such campaign in the caller's instansi.", body = ErrorBody),
+        (status = 409, description = "The campaign is closed.", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule.", body = ErrorBody),
+        (status = 503, description = "The database is unavailable.", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn edit_campaign(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(change): ApiJson<CampaignChange>,
+) -> AppResult<Json<CampaignView>> {
+    caller.must_manage()?;
+    let c = owned_campaign(&state, &caller, id).await?;
+    campaign::edit(state.store.as_ref(), &c, &change, &caller.actor()).await?;
     let c = owned_campaign(&state, &caller, id).await?;
     Ok(Json(campaign_view(&c, tz_of(&state, c.instansi_id).await?)))
 }

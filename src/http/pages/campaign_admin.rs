@@ -356,12 +356,12 @@ pub async fn edit(
                 return Ok(no_store(html(StatusCode::OK, page)));
             }
             let change = CampaignChange {
-                title: typed.title.clone(),
-                place: typed.place.clone(),
-                closes: local_to_rfc3339(&typed.closes, tz),
-                units: typed.units.clone(),
-                screen: typed.screen,
-                public: typed.public,
+                title: Some(typed.title.clone()),
+                place: Some(typed.place.clone()),
+                closes: Some(local_to_rfc3339(&typed.closes, tz)),
+                units: Some(typed.units.clone()),
+                screen: Some(typed.screen),
+                public: Some(typed.public),
             };
             match campaign::edit(state.store.as_ref(), &c, &change, &caller.actor()).await {
                 Ok(changes) => {
