@@ -610,3 +610,38 @@ async fn the_api_changes_a_campaign_field_by_field_until_it_closes() {
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert_eq!(res.error_code(), "campaign_closed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_edits_a_campaign_and_the_admin_page_shows_it() {
+    let app = TestApp::new().await;
+    fresh_instansi(&app).await;
+    let hr = Officer::log_in(&app, "hr1", "kata-sandi-hr-1").await;
+    let id = campaign_for_two_units(&hr).await;
+    let (_, closes_unix) = local_day(12);
+    let closes = ikrar::domain::instansi::TimeZone::Jakarta
+        .at(closes_unix)
+        .to_rfc3339();
+    let out = crate::cli::ikrar(
+        &app.db.url,
+        &[
+            "campaign",
+            "edit",
+            "--campaign",
+            &id.to_string(),
+            "--closes",
+            &closes,
+            "--units",
+            "S1",
+        ],
+    );
+    crate::cli::ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("waktu tutup"));
+    let page = hr.get(&format!("/admin/campaigns/{id}")).await.text();
+    let shown =
+        ikrar::domain::instansi::waktu(ikrar::domain::instansi::TimeZone::Jakarta.at(closes_unix));
+    assert!(page.contains(&shown), "{shown} in {page}");
+    assert!(page.contains(KES) && !page.contains(DIK), "{page}");
+    assert!(page.contains("3 pegawai aktif"));
+    let audit = hr.get("/admin/audit?jenis=kampanye").await.text();
+    assert!(audit.contains("operator (baris perintah)"), "{audit}");
+}
