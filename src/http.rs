@@ -97,6 +97,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/campaigns/{id}/close", post(campaign_admin::close))
         .route("/admin/campaigns/{id}/dasbor", get(dashboard::show))
+        .route(
+            "/admin/campaigns/{id}/dasbor/events",
+            get(dashboard::events),
+        )
+        .route("/static/dasbor.js", get(dashboard::script))
         .route("/acara/{id}", get(ceremony::screen))
         .route("/transparansi", get(pages::transparency::list))
         .route("/transparansi/{id}", get(pages::transparency::campaign))

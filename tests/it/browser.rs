@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::support::*;
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
     _profile: tempfile::TempDir,
@@ -31,7 +31,7 @@ fn which(bin: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-async fn start_driver() -> Driver {
+pub(crate) async fn start_driver() -> Driver {
     assert!(
         which("chromium") && which("chromedriver"),
         "browser tests need Debian's chromium and chromium-driver: run scripts/install-test-deps.sh"
@@ -67,7 +67,7 @@ async fn start_driver() -> Driver {
     panic!("chromedriver did not start");
 }
 
-async fn session(driver: &Driver) -> Client {
+pub(crate) async fn session(driver: &Driver) -> Client {
     let caps = json!({
         "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",

@@ -645,3 +645,88 @@ async fn the_cli_edits_a_campaign_and_the_admin_page_shows_it() {
     let audit = hr.get("/admin/audit?jenis=kampanye").await.text();
     assert!(audit.contains("operator (baris perintah)"), "{audit}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_numbers_update_live_in_a_browser() {
+    use fantoccini::Locator;
+    let (app, base) = spawn_server().await;
+    fresh_instansi(&app).await;
+    let hr = Officer::log_in(&app, "hr1", "kata-sandi-hr-1").await;
+    let id = campaign_for_two_units(&hr).await;
+    let issued = hr
+        .post(&format!("/admin/campaigns/{id}/invitations"), &[])
+        .await;
+    let csv = hr.get(&format!("{}/csv", location(&issued))).await;
+    let link = csv::Reader::from_reader(csv.body.as_slice())
+        .records()
+        .next()
+        .expect("a link")
+        .expect("row")[3]
+        .to_string();
+
+    let driver = crate::browser::start_driver().await;
+    let c = crate::browser::session(&driver).await;
+    c.goto(&format!("{base}/admin/login")).await.expect("login");
+    c.find(Locator::Css("input[name=username]"))
+        .await
+        .expect("username")
+        .send_keys("hr1")
+        .await
+        .expect("type");
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .expect("password")
+        .send_keys("kata-sandi-hr-1")
+        .await
+        .expect("type");
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("submit");
+    c.wait()
+        .for_element(Locator::Css("nav.admin-nav"))
+        .await
+        .expect("logged in");
+    c.goto(&format!("{base}/admin/campaigns/{id}/dasbor"))
+        .await
+        .expect("dashboard");
+    let text = |sel: &'static str| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css(sel))
+                .await
+                .expect("element")
+                .text()
+                .await
+                .expect("text")
+        }
+    };
+    assert_eq!(text("#total-signed").await, "0");
+    // The stream is followed before anyone signs.
+    let mut live = false;
+    for _ in 0..200 {
+        if text("#live").await.starts_with("Langsung") {
+            live = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(live, "the dashboard follows its event stream");
+
+    let token = link.rsplit('/').next().expect("token").to_string();
+    assert_eq!(app.sign(&token, "Bayu").await.status, StatusCode::CREATED);
+    let mut seen = String::new();
+    for _ in 0..200 {
+        seen = text("#total-signed").await;
+        if seen == "1" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, "1", "the signed count updated without a reload");
+    assert_eq!(text("#total-unsigned").await, "4");
+    assert_eq!(text("#total-rate").await, "20,0%");
+    c.close().await.expect("close");
+}
