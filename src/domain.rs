@@ -4,6 +4,7 @@ pub mod account;
 pub mod audit;
 pub mod campaign;
 pub mod compliance;
+pub mod consent;
 pub mod error;
 pub mod instansi;
 pub mod mark;

@@ -730,3 +730,77 @@ async fn the_dashboard_numbers_update_live_in_a_browser() {
     assert_eq!(text("#total-rate").await, "20,0%");
     c.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn a_consent_name_far_from_the_roster_name_is_asked_about_once() {
+    let app = TestApp::new().await;
+    let s = seed(app.store()).await;
+    let (_, token) = s.token_of_kind("PNS", 3);
+    let (_, other) = s.token_of_kind("PNS", 4);
+    let post = |token: &str, pairs: &[(&str, &str)]| {
+        let path = format!("/s/{token}");
+        let body = form(pairs);
+        let app = &app;
+        async move {
+            app.request(
+                Method::POST,
+                &path,
+                Some(("application/x-www-form-urlencoded", body)),
+                &[],
+                local(),
+            )
+            .await
+        }
+    };
+    let asked = post(
+        token,
+        &[("consent", "ya"), ("consent_name", "Nama Orang Lain")],
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    let html = asked.text();
+    assert!(html.contains("Apakah nama Anda benar?"), "{html}");
+    assert!(html.contains("name=\"name_confirmed\" value=\"ya\""));
+    assert_eq!(
+        app.store().log_head().await.expect("head").size,
+        0,
+        "nothing signed yet"
+    );
+    let confirmed = post(
+        token,
+        &[
+            ("consent", "ya"),
+            ("consent_name", "Nama Orang Lain"),
+            ("name_confirmed", "ya"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.text()
+    );
+
+    // The roster's own name (here without its titles) signs at once.
+    let page = app.get(&format!("/s/{other}")).await.text();
+    let name = page
+        .split("<tr><th>Nama</th><td>")
+        .nth(1)
+        .and_then(|rest| rest.split("</td>").next())
+        .expect("the roster name")
+        .to_string();
+    let plain: Vec<&str> = name.split(' ').filter(|w| !w.contains('.')).collect();
+    let direct = post(
+        other,
+        &[("consent", "ya"), ("consent_name", &plain.join(" "))],
+    )
+    .await;
+    assert_eq!(
+        direct.status,
+        StatusCode::SEE_OTHER,
+        "{name}: {}",
+        direct.text()
+    );
+    assert_eq!(app.store().log_head().await.expect("head").size, 2);
+}

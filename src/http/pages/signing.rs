@@ -48,6 +48,11 @@ struct SignPage {
     mark_enabled: bool,
     error: Option<String>,
     consent_name: String,
+    /// The typed name is far from the roster name: ask once before signing.
+    confirm_name: bool,
+    /// Kept from the form the question interrupts.
+    consent_checked: bool,
+    mark_svg: String,
 }
 
 #[derive(Template)]
@@ -95,6 +100,9 @@ fn sign_page(
         mark_enabled: ctx.mark_enabled,
         error,
         consent_name: consent_name.to_string(),
+        confirm_name: false,
+        consent_checked: false,
+        mark_svg: String::new(),
     })
 }
 
@@ -133,6 +141,9 @@ pub struct SignForm {
     consent_name: String,
     #[serde(default)]
     mark_svg: Option<String>,
+    /// The signer answered "Apakah nama Anda benar?" by signing again.
+    #[serde(default)]
+    name_confirmed: Option<String>,
 }
 
 /// The form's POST. Success (first time or repeated) redirects to the receipt, so a double
@@ -173,6 +184,18 @@ async fn post_inner(
             &form.consent_name,
         )?;
         return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
+    }
+    if !already
+        && form.name_confirmed.is_none()
+        && crate::domain::consent::name_is_far(&form.consent_name, &ctx.name)
+    {
+        // Only a form that could sign is asked about.
+        pledge::check_open(&ctx, now())?;
+        let mut page = sign_page(token, &ctx, None, &form.consent_name)?;
+        page.confirm_name = true;
+        page.consent_checked = true;
+        page.mark_svg = form.mark_svg.clone().unwrap_or_default();
+        return Ok(html(StatusCode::OK, page));
     }
     let (client_ip, user_agent) = evidence(client, headers);
     let signed = pledge::sign(
