@@ -556,6 +556,16 @@ pub trait Store: Send + Sync {
         before: i64,
         limit: i64,
     ) -> Result<Vec<AuditRow>>;
+    /// One page of an instansi's roster: staff whose number or name matches the lowercase
+    /// LIKE `pattern`, in `unit` and its subtree when given; and how many match in all.
+    async fn roster_page(
+        &self,
+        instansi_id: i64,
+        pattern: &str,
+        unit: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<EmployeeRow>, i64)>;
 }
 
 /// What an edit of a campaign writes (SPEC 2: never its template or opening time).
@@ -597,6 +607,7 @@ pub struct EmployeeRow {
     pub number: String,
     pub name: String,
     pub position: Option<String>,
+    pub unit_id: i64,
     pub unit: String,
     pub active: bool,
 }

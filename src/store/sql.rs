@@ -125,7 +125,7 @@ const CAMPAIGNS: &str = "SELECT id, instansi_id, template_no, title, place, open
         closes_at, closed_at, mark_enabled, screen_enabled, public_enabled
     FROM campaigns WHERE instansi_id = $1 ORDER BY id DESC";
 const EMPLOYEES: &str = "SELECT e.id, e.kind, e.number, e.name, e.position,
-        u.name AS unit, e.active
+        e.unit_id, u.name AS unit, e.active
     FROM employees e JOIN units u ON u.id = e.unit_id
     WHERE e.instansi_id = $1 AND (LOWER(e.number) LIKE $2 OR LOWER(e.name) LIKE $2)
     ORDER BY e.active DESC, e.name, e.number LIMIT $3 OFFSET $4";
@@ -1095,7 +1095,50 @@ where
         .fetch_all(&self.pool)
         .await?)
     }
+
+    async fn roster_page(
+        &self,
+        instansi_id: i64,
+        pattern: &str,
+        unit: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<EmployeeRow>, i64)> {
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "{ROSTER_MATCH} SELECT COUNT(*) FROM employees e WHERE {ROSTER_WHERE}"
+        )))
+        .bind(instansi_id)
+        .bind(pattern)
+        .bind(unit)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{ROSTER_MATCH} SELECT e.id, e.kind, e.number, e.name, e.position, e.unit_id,
+                 u.name AS unit, e.active
+             FROM employees e JOIN units u ON u.id = e.unit_id
+             WHERE {ROSTER_WHERE}
+             ORDER BY e.active DESC, e.name, e.number LIMIT $4 OFFSET $5"
+        )))
+        .bind(instansi_id)
+        .bind(pattern)
+        .bind(unit)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((rows, total))
+    }
 }
+
+/// The unit $3 and its subtree, for [`ROSTER_WHERE`].
+const ROSTER_MATCH: &str = "WITH RECURSIVE under(id) AS (
+        SELECT id FROM units WHERE id = $3
+        UNION SELECT u.id FROM units u JOIN under ON u.parent_id = under.id)";
+/// Staff of instansi $1 whose number or name matches the lowercase LIKE $2, in unit $3's
+/// subtree when $3 is given.
+const ROSTER_WHERE: &str = "e.instansi_id = $1
+    AND (LOWER(e.number) LIKE $2 OR LOWER(e.name) LIKE $2)
+    AND (CAST($3 AS BIGINT) IS NULL OR e.unit_id IN (SELECT id FROM under))";
 
 impl<DB: Engine> SqlStore<DB>
 where

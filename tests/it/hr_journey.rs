@@ -804,3 +804,45 @@ async fn a_consent_name_far_from_the_roster_name_is_asked_about_once() {
     );
     assert_eq!(app.store().log_head().await.expect("head").size, 2);
 }
+
+#[tokio::test]
+async fn the_roster_list_is_paged_with_a_total_headings_and_a_unit_search() {
+    let app = TestApp::new().await;
+    let instansi_id = fresh_instansi(&app).await;
+    let hr = Officer::log_in(&app, "hr1", "kata-sandi-hr-1").await;
+    let imported = hr.upload_roster(SIASN).await;
+    assert_eq!(imported.status, StatusCode::OK);
+    assert!(
+        imported.text().contains("class=\"notice\""),
+        "a message after the import"
+    );
+
+    let all = hr.get("/admin/roster").await;
+    assert_eq!(all.status, StatusCode::OK);
+    let all = all.text();
+    assert!(all.contains("8 pegawai"), "{all}");
+    assert!(all.contains("<th>NIP / nomor</th><th>Nama</th><th>Jenis</th><th>Unit kerja</th>"));
+    assert!(all.contains(KES) && all.contains(DIK));
+
+    let units = app.store().units(instansi_id).await.expect("units");
+    let unit = |key: &str| units.iter().find(|u| u.key == key).expect("unit").id;
+    let dik = hr
+        .get(&format!("/admin/roster?unit={}", unit("D2")))
+        .await
+        .text();
+    assert!(
+        dik.contains("2 pegawai cocok"),
+        "the unit and its sub-units: {dik}"
+    );
+    assert!(dik.contains("Agus Salim") && !dik.contains("Bayu Purnomo"));
+    let searched = hr
+        .get(&format!("/admin/roster?q=bayu&unit={}", unit("D1")))
+        .await
+        .text();
+    assert!(searched.contains("1 pegawai cocok"), "{searched}");
+    // "Semua unit" sends an empty unit.
+    assert_eq!(
+        hr.get("/admin/roster?q=&unit=").await.status,
+        StatusCode::OK
+    );
+}

@@ -18,7 +18,7 @@ use crate::service::ServiceError;
 use crate::service::audit::{self, now};
 use crate::service::campaign;
 use crate::service::roster::{self, ImportOptions};
-use crate::store::{AuditRow, EmployeeRow};
+use crate::store::AuditRow;
 
 fn respond(r: AppResult<Response>) -> Response {
     r.unwrap_or_else(page_error)
@@ -144,13 +144,33 @@ pub async fn campaign(
     )
 }
 
+/// One line of the roster list.
+pub struct RosterLine {
+    pub number: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub unit: String,
+    pub position: String,
+    pub active: bool,
+}
+
+/// Staff per page of the roster list.
+const ROSTER_PAGE: i64 = 50;
+
 #[derive(Template)]
 #[template(path = "admin/roster.html")]
 struct RosterPage {
     csrf: String,
     can_manage: bool,
     q: String,
-    employees: Vec<EmployeeRow>,
+    /// (id, label with its depth marks, selected) of the unit filter.
+    units: Vec<(i64, String, bool)>,
+    unit: Option<i64>,
+    employees: Vec<RosterLine>,
+    total: i64,
+    page: i64,
+    prev: Option<String>,
+    next: Option<String>,
     imports: Vec<(String, AuditRow)>,
     report: Option<String>,
     bad_rows: Vec<String>,
@@ -160,19 +180,69 @@ struct RosterPage {
 pub struct RosterQuery {
     #[serde(default)]
     q: String,
+    /// A unit id, or empty for all ("Semua unit" sends `unit=`).
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    page: String,
 }
 
 async fn roster_page(
     state: &AppState,
     caller: &crate::http::auth::Caller,
-    q: &str,
+    query: &RosterQuery,
     report: Option<String>,
     bad_rows: Vec<String>,
 ) -> AppResult<RosterPage> {
     let instansi_id = caller.instansi()?;
     let tz = tz_of(state, instansi_id).await?;
-    let pattern = format!("%{}%", q.trim().to_lowercase().replace(['%', '_'], ""));
-    let employees = state.store.employees(instansi_id, &pattern, 50, 0).await?;
+    let q = query.q.trim();
+    let pattern = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
+    let tree = campaign::unit_tree(state.store.as_ref(), instansi_id).await?;
+    let unit = query
+        .unit
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|u| tree.contains(*u));
+    let page = query
+        .page
+        .trim()
+        .parse::<i64>()
+        .unwrap_or(1)
+        .clamp(1, 1_000_000);
+    let (rows, total) = state
+        .store
+        .roster_page(
+            instansi_id,
+            &pattern,
+            unit,
+            ROSTER_PAGE,
+            (page - 1) * ROSTER_PAGE,
+        )
+        .await?;
+    let link = |p: i64| {
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        if !q.is_empty() {
+            url.append_pair("q", q);
+        }
+        if let Some(u) = unit {
+            url.append_pair("unit", &u.to_string());
+        }
+        url.append_pair("page", &p.to_string());
+        format!("/admin/roster?{}", url.finish())
+    };
+    let employees = rows
+        .into_iter()
+        .map(|e| RosterLine {
+            number: e.number,
+            name: e.name,
+            kind: e.kind.label(),
+            unit: tree.label(e.unit_id),
+            position: e.position.unwrap_or_default(),
+            active: e.active,
+        })
+        .collect();
     let imports = state
         .store
         .audit_events(Some(instansi_id), i64::MAX, 200)
@@ -186,7 +256,20 @@ async fn roster_page(
         csrf: caller.csrf.clone().unwrap_or_default(),
         can_manage: caller.role.can_manage(),
         q: q.to_string(),
+        units: tree
+            .lines()
+            .into_iter()
+            .map(|l| {
+                let label = format!("{}{}", "· ".repeat(l.depth.min(4)), l.label);
+                (l.id, label, Some(l.id) == unit)
+            })
+            .collect(),
+        unit,
         employees,
+        total,
+        page,
+        prev: (page > 1).then(|| link(page - 1)),
+        next: (page * ROSTER_PAGE < total).then(|| link(page + 1)),
         imports,
         report,
         bad_rows,
@@ -199,7 +282,7 @@ pub async fn roster(
     ApiQuery(q): ApiQuery<RosterQuery>,
 ) -> Response {
     respond(
-        roster_page(&state, &caller, &q.q, None, Vec::new())
+        roster_page(&state, &caller, &q, None, Vec::new())
             .await
             .map(|p| html(StatusCode::OK, p)),
     )
@@ -260,7 +343,7 @@ pub async fn upload_roster(
             };
             Ok(html(
                 status,
-                roster_page(&state, &caller, "", Some(report), bad).await?,
+                roster_page(&state, &caller, &RosterQuery::default(), Some(report), bad).await?,
             ))
         }
         .await,
