@@ -846,3 +846,62 @@ async fn the_roster_list_is_paged_with_a_total_headings_and_a_unit_search() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn login_keeps_the_username_after_a_wrong_password_and_returns_to_the_page_that_asked() {
+    let app = TestApp::new().await;
+    fresh_instansi(&app).await;
+    let asked = app.get("/admin/audit?jenis=kampanye").await;
+    assert!(asked.status.is_redirection());
+    let to = location(&asked);
+    assert_eq!(to, "/admin/login?next=%2Fadmin%2Faudit%3Fjenis%3Dkampanye");
+
+    let page = app.get(&to).await;
+    let login_cookie = cookie_pair(&page, "ikrar_login_csrf").expect("cookie");
+    let csrf = login_cookie.split_once('=').expect("value").1.to_string();
+    assert!(
+        page.text()
+            .contains("name=\"next\" value=\"/admin/audit?jenis=kampanye\"")
+    );
+    let post = |password: &'static str, csrf: String, cookie: String| {
+        let app = &app;
+        async move {
+            app.request(
+                Method::POST,
+                "/admin/login",
+                Some((
+                    "application/x-www-form-urlencoded",
+                    form(&[
+                        ("username", "hr1"),
+                        ("password", password),
+                        ("csrf", &csrf),
+                        ("next", "/admin/audit?jenis=kampanye"),
+                    ]),
+                )),
+                &[("cookie", &cookie)],
+                local(),
+            )
+            .await
+        }
+    };
+    let wrong = post("salah", csrf, login_cookie).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let html = wrong.text();
+    assert!(
+        html.contains("value=\"hr1\""),
+        "the username is kept: {html}"
+    );
+    assert!(html.contains("name=\"next\" value=\"/admin/audit?jenis=kampanye\""));
+    let cookie = cookie_pair(&wrong, "ikrar_login_csrf").expect("a fresh form cookie");
+    let csrf = cookie.split_once('=').expect("value").1.to_string();
+    let ok = post("kata-sandi-hr-1", csrf, cookie).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&ok), "/admin/audit?jenis=kampanye");
+
+    // Another site is never a place to return to.
+    let page = app
+        .get("/admin/login?next=//evil.example/admin")
+        .await
+        .text();
+    assert!(page.contains("name=\"next\" value=\"/admin\""), "{page}");
+}

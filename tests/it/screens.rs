@@ -286,12 +286,18 @@ async fn another_instansis_dashboard_is_404() {
     );
     assert!(!res.text().contains(&escaped("Ikrar Netralitas ASN")));
 
-    // Without a session the browser goes to the login page.
+    // Without a session the browser goes to the login page, and comes back afterwards.
     let anonymous = app
         .get(&format!("/admin/campaigns/{}/dasbor", s.campaign_id))
         .await;
     assert!(anonymous.status.is_redirection());
-    assert_eq!(anonymous.headers["location"], "/admin/login");
+    assert_eq!(
+        anonymous.headers["location"],
+        format!(
+            "/admin/login?next=%2Fadmin%2Fcampaigns%2F{}%2Fdasbor",
+            s.campaign_id
+        )
+    );
 }
 
 #[tokio::test]
