@@ -390,7 +390,7 @@ pub enum ExportCommand {
     Compliance {
         #[arg(long)]
         campaign: i64,
-        /// csv | xlsx
+        /// csv | csv-excel (`;` and decimal commas, for Excel set to Indonesian) | xlsx
         #[arg(long, default_value = "xlsx")]
         format: String,
         #[arg(long)]

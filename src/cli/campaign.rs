@@ -139,10 +139,8 @@ pub(super) async fn export_compliance(
     out: &Path,
 ) -> Result<()> {
     let c = campaigns::by_id(store, id).await?;
-    let format = match format {
-        "csv" => ExportFormat::Csv,
-        "xlsx" => ExportFormat::Xlsx,
-        other => bail!("--format {other}: gunakan csv atau xlsx"),
+    let Some(format) = ExportFormat::parse(format) else {
+        bail!("--format {format}: gunakan csv, csv-excel atau xlsx");
     };
     let bytes = compliance::export(store, &c, format, ACTOR).await?;
     std::fs::write(out, bytes).with_context(|| format!("menulis {}", out.display()))?;

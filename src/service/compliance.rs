@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::domain::compliance::{Compliance, DirectCount, roll_up};
 use crate::domain::unit::UnitTree;
-use crate::formats::export::{self, UnsignedRow};
+use crate::formats::export::{self, CsvDialect, UnsignedRow};
 use crate::service::audit;
 use crate::service::campaign::unit_tree;
 use crate::service::error::{ServiceError, ServiceResult, blocking};
@@ -119,14 +119,34 @@ pub async fn unsigned_all(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
     Csv,
+    /// CSV for Excel set to Indonesian: `;` and decimal commas.
+    CsvExcel,
     Xlsx,
 }
 
 impl ExportFormat {
+    /// `csv`, `csv-excel` or `xlsx`, as the API and the CLI name them.
+    pub fn parse(s: &str) -> Option<ExportFormat> {
+        match s {
+            "csv" => Some(ExportFormat::Csv),
+            "csv-excel" => Some(ExportFormat::CsvExcel),
+            "xlsx" => Some(ExportFormat::Xlsx),
+            _ => None,
+        }
+    }
+
     pub fn extension(self) -> &'static str {
         match self {
-            ExportFormat::Csv => "csv",
+            ExportFormat::Csv | ExportFormat::CsvExcel => "csv",
             ExportFormat::Xlsx => "xlsx",
+        }
+    }
+
+    /// What the file is called for `campaign`.
+    pub fn file_name(self, campaign: i64) -> String {
+        match self {
+            ExportFormat::CsvExcel => format!("kepatuhan-kampanye-{campaign}-excel.csv"),
+            f => format!("kepatuhan-kampanye-{campaign}.{}", f.extension()),
         }
     }
 }
@@ -142,7 +162,8 @@ pub async fn export(
 ) -> ServiceResult<Vec<u8>> {
     let report = report(store, campaign).await?;
     let bytes = match format {
-        ExportFormat::Csv => export::to_csv(&report).into_bytes(),
+        ExportFormat::Csv => export::to_csv(&report, CsvDialect::Standard).into_bytes(),
+        ExportFormat::CsvExcel => export::to_csv(&report, CsvDialect::ExcelIndonesia).into_bytes(),
         ExportFormat::Xlsx => {
             let unsigned = unsigned_all(store, campaign).await?;
             blocking("writing the XLSX export", move || {

@@ -905,3 +905,47 @@ async fn login_keeps_the_username_after_a_wrong_password_and_returns_to_the_page
         .text();
     assert!(page.contains("name=\"next\" value=\"/admin\""), "{page}");
 }
+
+#[tokio::test]
+async fn csv_exports_have_indonesian_headers_and_an_excel_variant() {
+    let app = TestApp::new().await;
+    fresh_instansi(&app).await;
+    let hr = Officer::log_in(&app, "hr1", "kata-sandi-hr-1").await;
+    let id = campaign_for_two_units(&hr).await;
+    let dash = hr
+        .get(&format!("/admin/campaigns/{id}/dasbor"))
+        .await
+        .text();
+    assert!(
+        dash.contains("format=csv-excel"),
+        "the dashboard offers both"
+    );
+
+    let csv = hr
+        .get(&format!("/api/v1/campaigns/{id}/compliance?format=csv"))
+        .await;
+    let text = csv.text();
+    assert!(
+        text.starts_with("id_unit,unit_kerja,id_induk,target,sudah_menandatangani,persentase\n"),
+        "{text}"
+    );
+    assert!(text.contains(&format!(",\"{KES}\",")) || text.contains(&format!(",{KES},")));
+    let excel = hr
+        .get(&format!(
+            "/api/v1/campaigns/{id}/compliance?format=csv-excel"
+        ))
+        .await;
+    assert_eq!(excel.status, StatusCode::OK);
+    assert!(
+        excel.headers["content-disposition"]
+            .to_str()
+            .expect("header")
+            .contains("-excel.csv")
+    );
+    let text = excel.text();
+    let text = text.trim_start_matches('\u{feff}');
+    assert!(
+        text.starts_with("id_unit;unit_kerja;id_induk;target;sudah_menandatangani;persentase\n")
+    );
+    assert!(text.contains(";TOTAL;;5;0;0,0000"), "{text}");
+}

@@ -481,7 +481,8 @@ pub async fn annul_pledge(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ComplianceQuery {
-    /// `json` (default), `csv` or `xlsx`.
+    /// `json` (default), `csv`, `csv-excel` (`;` and decimal commas, for Excel set to
+    /// Indonesian) or `xlsx`.
     #[serde(default)]
     format: Option<String>,
 }
@@ -521,7 +522,7 @@ pub struct ComplianceReport {
     pub units: Vec<ComplianceUnit>,
 }
 
-/// `GET /api/v1/campaigns/{id}/compliance?format=json|csv|xlsx`
+/// `GET /api/v1/campaigns/{id}/compliance?format=json|csv|csv-excel|xlsx`
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/compliance", tag = "hr",
     params(("id" = i64, Path, description = "Campaign id"), ComplianceQuery),
     responses(
@@ -544,15 +545,13 @@ pub async fn compliance(
     let c = owned_campaign(&state, &caller, id).await?;
     let format = match q.format.as_deref().unwrap_or("json") {
         "json" => None,
-        "csv" => Some(ExportFormat::Csv),
-        "xlsx" => Some(ExportFormat::Xlsx),
-        other => {
-            return Err(AppError::bad_request(
+        other => Some(ExportFormat::parse(other).ok_or_else(|| {
+            AppError::bad_request(
                 "format_unknown",
-                format!("Format '{other}' tidak dikenal; gunakan json, csv atau xlsx."),
+                format!("Format '{other}' tidak dikenal; gunakan json, csv, csv-excel atau xlsx."),
             )
-            .field("format"));
-        }
+            .field("format")
+        })?),
     };
     let Some(format) = format else {
         let r = compliance::report(state.store.as_ref(), &c).await?;
@@ -585,7 +584,7 @@ pub async fn compliance(
     };
     let bytes = compliance::export(state.store.as_ref(), &c, format, &caller.actor()).await?;
     let content_type = match format {
-        ExportFormat::Csv => "text/csv; charset=utf-8",
+        ExportFormat::Csv | ExportFormat::CsvExcel => "text/csv; charset=utf-8",
         ExportFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     };
     Ok((
@@ -593,11 +592,7 @@ pub async fn compliance(
             (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"kepatuhan-kampanye-{}.{}\"",
-                    c.id,
-                    format.extension()
-                ),
+                format!("attachment; filename=\"{}\"", format.file_name(c.id)),
             ),
         ],
         bytes,
