@@ -949,3 +949,20 @@ async fn csv_exports_have_indonesian_headers_and_an_excel_variant() {
     );
     assert!(text.contains(";TOTAL;;5;0;0,0000"), "{text}");
 }
+
+#[tokio::test]
+async fn api_slips_for_nobody_new_say_so_instead_of_failing() {
+    let app = TestApp::new().await;
+    let s = seed(app.store()).await;
+    let hr = hr_token(&app, s.instansi_id).await;
+    let res = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/campaigns/{}/invitations", s.campaign_id),
+            &hr,
+            Some(&serde_json::json!({"format": "slips"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    assert_eq!(res.error_code(), "no_new_links");
+}

@@ -298,6 +298,7 @@ pub async fn close_campaign(
         (status = 401, description = "No or bad credentials.", body = ErrorBody),
         (status = 403, description = "The caller's role may not issue links.", body = ErrorBody),
         (status = 404, description = "No such campaign or staff member.", body = ErrorBody),
+        (status = 409, description = "Slips asked for, but nobody needs a new link (reissue instead).", body = ErrorBody),
         (status = 410, description = "The campaign is closed.", body = ErrorBody),
         (status = 413, description = "Body over its limit.", body = ErrorBody),
         (status = 415, description = "Not JSON.", body = ErrorBody),
