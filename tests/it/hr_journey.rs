@@ -966,3 +966,31 @@ async fn api_slips_for_nobody_new_say_so_instead_of_failing() {
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
     assert_eq!(res.error_code(), "no_new_links");
 }
+
+#[tokio::test]
+async fn the_roster_list_pages_through_five_hundred_staff() {
+    let app = TestApp::new().await;
+    let s = seed(app.store()).await;
+    user_with_token(
+        app.store(),
+        Some(s.instansi_id),
+        "hr1",
+        "hr",
+        "kata-sandi-hr-1",
+    )
+    .await;
+    let hr = Officer::log_in(&app, "hr1", "kata-sandi-hr-1").await;
+    let first = hr.get("/admin/roster").await.text();
+    assert!(first.contains("500 pegawai"), "{first}");
+    assert_eq!(
+        first.matches("<td class=\"nowrap\">").count(),
+        50,
+        "50 a page"
+    );
+    assert!(first.contains("href=\"/admin/roster?page=2#pegawai\""));
+    let last = hr.get("/admin/roster?page=10").await.text();
+    assert_eq!(last.matches("<td class=\"nowrap\">").count(), 50);
+    assert!(!last.contains("Berikutnya"), "the last page");
+    assert!(last.contains("href=\"/admin/roster?page=9#pegawai\""));
+    assert!(last.contains("non-ASN"), "kinds in Indonesian");
+}
