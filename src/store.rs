@@ -154,6 +154,9 @@ pub struct InvitationTarget {
     pub number: String,
     pub name: String,
     pub unit: String,
+    /// For the unit's label with its parent; 0 when a query does not select it.
+    #[sqlx(default)]
+    pub unit_id: i64,
 }
 
 /// What `/s/{token}` and `POST /api/v1/sign` need to know about an invitation.

@@ -190,7 +190,7 @@ const RECEIPT: &str = "SELECT p.id AS pledge_id, p.campaign_id, p.employee_id, p
 const TARGETS: &str = "WITH RECURSIVE targeted(id) AS (
         SELECT unit_id FROM campaign_units WHERE campaign_id = $1
         UNION SELECT u.id FROM units u JOIN targeted t ON u.parent_id = t.id)
-    SELECT e.id AS employee_id, e.number, e.name, u.name AS unit
+    SELECT e.id AS employee_id, e.number, e.name, u.name AS unit, e.unit_id
     FROM employees e
     JOIN units u ON u.id = e.unit_id
     JOIN campaigns c ON c.id = $1

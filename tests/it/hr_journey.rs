@@ -367,11 +367,17 @@ async fn one_issue_gives_a_csv_and_slips_of_the_same_links_and_a_second_says_nob
             .expect("header")
             .contains("attachment")
     );
-    let mut reader = csv::Reader::from_reader(csv.body.as_slice());
-    let mut links: Vec<String> = reader
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.body.as_slice())
         .records()
-        .map(|r| r.expect("row")[3].to_ascii_uppercase())
+        .map(|r| r.expect("row"))
         .collect();
+    assert_eq!(
+        rows.iter().filter(|r| &r[2] == KES).count(),
+        3,
+        "units with parents"
+    );
+    assert_eq!(rows.iter().filter(|r| &r[2] == DIK).count(), 2);
+    let mut links: Vec<String> = rows.iter().map(|r| r[3].to_ascii_uppercase()).collect();
     links.sort();
     assert_eq!(links.len(), 5);
 
