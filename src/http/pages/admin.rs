@@ -53,8 +53,9 @@ async fn dashboard_page(
         .map(|c| CampaignLine {
             id: c.id,
             state: c.phase(now).label(),
+            // A closed campaign shows when signing actually ended.
+            closes: waktu(tz.at(c.window().ends_at())),
             title: c.title,
-            closes: tz.at(c.closes_at).format("%Y-%m-%d %H:%M").to_string(),
         })
         .collect();
     Ok(Dashboard {
