@@ -1,8 +1,10 @@
 //! Pure domain types and rules. No axum, no sqlx: everything here can be tested alone.
 
 pub mod account;
+pub mod audit;
 pub mod campaign;
 pub mod compliance;
+pub mod consent;
 pub mod error;
 pub mod instansi;
 pub mod mark;
@@ -14,5 +16,6 @@ pub mod statement;
 pub mod template;
 pub mod text;
 pub mod token;
+pub mod unit;
 
 pub use error::ValidationError;

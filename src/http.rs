@@ -19,7 +19,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use api::{hr, log, meta};
-use pages::{admin, admin_pledges, ceremony, dashboard, kiosk, signing, sso};
+use pages::{admin, admin_pledges, campaign_admin, ceremony, dashboard, kiosk, signing, sso};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use tokio::net::TcpListener;
@@ -71,7 +71,10 @@ pub fn router(state: AppState) -> Router {
             "/admin/login",
             get(pages::login::login_page).post(pages::login::login),
         )
-        .route("/admin/logout", post(pages::login::logout))
+        .route(
+            "/admin/logout",
+            get(pages::login::logout_page).post(pages::login::logout),
+        )
         .route("/admin/login/sso", get(sso::hr_start))
         .route("/masuk", get(sso::masuk))
         .route("/masuk/sso", get(sso::signer_start))
@@ -86,13 +89,26 @@ pub fn router(state: AppState) -> Router {
         .route("/masuk/undangan/{id}/lapor", post(sso::report))
         .route("/auth/oidc/callback", get(sso::callback))
         .route("/admin", get(admin::dashboard))
-        .route("/admin/campaigns", post(admin::create_campaign))
+        .route("/admin/campaigns", post(campaign_admin::create))
+        .route("/admin/campaigns/baru", get(campaign_admin::new_form))
         .route("/admin/campaigns/{id}", get(admin::campaign))
         .route(
-            "/admin/campaigns/{id}/invitations",
-            post(admin::issue_invitations),
+            "/admin/campaigns/{id}/ubah",
+            get(campaign_admin::edit_form).post(campaign_admin::edit),
         )
-        .route("/admin/campaigns/{id}/close", post(admin::close_campaign))
+        .route(
+            "/admin/campaigns/{id}/invitations",
+            post(campaign_admin::issue),
+        )
+        .route(
+            "/admin/campaigns/{id}/tautan/{batch}",
+            get(campaign_admin::batch),
+        )
+        .route(
+            "/admin/campaigns/{id}/tautan/{batch}/{kind}",
+            get(campaign_admin::batch_file),
+        )
+        .route("/admin/campaigns/{id}/close", post(campaign_admin::close))
         .route("/admin/campaigns/{id}/dasbor", get(dashboard::show))
         .route(
             "/admin/campaigns/{id}/kios",
@@ -114,6 +130,11 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/pledges", get(admin_pledges::search))
         .route("/admin/pledges/{id}", get(admin_pledges::show))
         .route("/admin/pledges/{id}/annul", post(admin_pledges::annul))
+        .route(
+            "/admin/campaigns/{id}/dasbor/events",
+            get(dashboard::events),
+        )
+        .route("/static/dasbor.js", get(dashboard::script))
         .route("/acara/{id}", get(ceremony::screen))
         .route("/periksa", get(pages::periksa::show))
         .route("/periksa-sw.js", get(pages::periksa::service_worker))

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod batches;
 pub mod campaign;
 pub mod compliance;
 pub mod demo;

@@ -187,6 +187,7 @@ pub async fn build_state(
         )),
         trusted_proxies: Arc::new(settings.trusted_proxies),
         live,
+        batches: Default::default(),
         streams: Default::default(),
         policy,
         witnessing,

@@ -155,6 +155,9 @@ pub struct InvitationTarget {
     pub number: String,
     pub name: String,
     pub unit: String,
+    /// For the unit's label with its parent; 0 when a query does not select it.
+    #[sqlx(default)]
+    pub unit_id: i64,
 }
 
 /// What `/s/{token}` and `POST /api/v1/sign` need to know about an invitation.
@@ -316,6 +319,7 @@ pub struct UnitCount {
 pub struct UnsignedEntry {
     pub number: String,
     pub name: String,
+    pub unit_id: i64,
     pub unit: String,
     pub position: Option<String>,
 }
@@ -545,6 +549,32 @@ pub trait Store: admin::AdminStore + Send + Sync {
     /// (start of the hour as Unix time, count). Hours without pledges are absent.
     async fn signatures_per_hour(&self, campaign_id: i64) -> Result<Vec<(i64, i64)>>;
 
+    /// The target units a campaign names (empty: the whole instansi).
+    async fn campaign_unit_ids(&self, campaign_id: i64) -> Result<Vec<i64>>;
+    /// Active staff per unit of an instansi (each unit's own, not its subtree's).
+    async fn staff_per_unit(&self, instansi_id: i64) -> Result<Vec<(i64, i64)>>;
+    /// Changes what HR may change of a campaign that is not closed (title, place, closing
+    /// time, flags, target units); `false` if it is closed or gone.
+    async fn update_campaign(&self, id: i64, edit: &CampaignEdit) -> Result<bool>;
+    /// An instansi's audit events before event id `before`, newest first, whose action
+    /// matches the LIKE `pattern` when given.
+    async fn audit_events_like(
+        &self,
+        instansi_id: i64,
+        pattern: Option<&str>,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>>;
+    /// One page of an instansi's roster: staff whose number or name matches the lowercase
+    /// LIKE `pattern`, in `unit` and its subtree when given; and how many match in all.
+    async fn roster_page(
+        &self,
+        instansi_id: i64,
+        pattern: &str,
+        unit: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<EmployeeRow>, i64)>;
     /// Links an account to an OIDC subject (a subject links to one account: `Conflict`);
     /// `false` when no account has that username.
     async fn link_oidc_subject(&self, username: &str, subject: &str) -> Result<bool>;
@@ -578,6 +608,17 @@ pub struct SignerSessionRow {
     pub csrf: String,
 }
 
+/// What an edit of a campaign writes (SPEC 2: never its template or opening time).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignEdit {
+    pub title: String,
+    pub place: String,
+    pub closes_at: i64,
+    pub screen_enabled: bool,
+    pub public_enabled: bool,
+    pub unit_ids: Vec<i64>,
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRow {
     pub id: i64,
@@ -606,6 +647,7 @@ pub struct EmployeeRow {
     pub number: String,
     pub name: String,
     pub position: Option<String>,
+    pub unit_id: i64,
     pub unit: String,
     pub active: bool,
 }

@@ -342,6 +342,27 @@ pub enum CampaignCommand {
         #[arg(long)]
         public: bool,
     },
+    /// Change a campaign that has not closed; options left out keep their value
+    Edit {
+        #[arg(long)]
+        campaign: i64,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        place: Option<String>,
+        /// RFC 3339
+        #[arg(long)]
+        closes: Option<String>,
+        /// Target unit keys or names; `--units ''` targets the whole instansi
+        #[arg(long, value_delimiter = ',')]
+        units: Option<Vec<String>>,
+        /// Turn the ceremony screen on or off
+        #[arg(long)]
+        screen: Option<bool>,
+        /// Turn the public transparency page on or off
+        #[arg(long)]
+        public: Option<bool>,
+    },
     /// Close a campaign: no more signing; receipts stay visible
     Close {
         #[arg(long)]
@@ -415,7 +436,7 @@ pub enum ExportCommand {
     Compliance {
         #[arg(long)]
         campaign: i64,
-        /// csv | xlsx
+        /// csv | csv-excel (`;` and decimal commas, for Excel set to Indonesian) | xlsx
         #[arg(long, default_value = "xlsx")]
         format: String,
         #[arg(long)]

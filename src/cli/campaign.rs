@@ -1,4 +1,4 @@
-//! Campaigns from the command line: create, close, list (with each one's phase), issue
+//! Campaigns from the command line: create, edit, close, list (with each one's phase), issue
 //! links, export compliance.
 
 use std::path::Path;
@@ -9,7 +9,7 @@ use super::ACTOR;
 use crate::cli::args::{CampaignCommand, InvitationsArgs};
 use crate::domain::public_url::PublicUrl;
 use crate::service::audit::now;
-use crate::service::campaign::{self as campaigns, CampaignInput};
+use crate::service::campaign::{self as campaigns, CampaignChange, CampaignInput};
 use crate::service::compliance::{self, ExportFormat};
 use crate::service::{instansi, invitation};
 use crate::store::Store;
@@ -42,6 +42,33 @@ pub(super) async fn campaign(store: &dyn Store, command: CampaignCommand) -> Res
             };
             let id = campaigns::create(store, inst.id, &input, ACTOR).await?;
             println!("{id}");
+            Ok(())
+        }
+        CampaignCommand::Edit {
+            campaign: id,
+            title,
+            place,
+            closes,
+            units,
+            screen,
+            public,
+        } => {
+            let c = campaigns::by_id(store, id).await?;
+            let change = CampaignChange {
+                title,
+                place,
+                closes,
+                units: units.map(|u| u.into_iter().filter(|u| !u.trim().is_empty()).collect()),
+                screen,
+                public,
+            };
+            let changes = campaigns::edit(store, &c, &change, ACTOR).await?;
+            if changes.is_empty() {
+                eprintln!("Kampanye {id}: tidak ada yang berubah.");
+            }
+            for what in changes {
+                eprintln!("Kampanye {id}: {what}.");
+            }
             Ok(())
         }
         CampaignCommand::Close { campaign: id } => {
@@ -112,10 +139,8 @@ pub(super) async fn export_compliance(
     out: &Path,
 ) -> Result<()> {
     let c = campaigns::by_id(store, id).await?;
-    let format = match format {
-        "csv" => ExportFormat::Csv,
-        "xlsx" => ExportFormat::Xlsx,
-        other => bail!("--format {other}: gunakan csv atau xlsx"),
+    let Some(format) = ExportFormat::parse(format) else {
+        bail!("--format {format}: gunakan csv, csv-excel atau xlsx");
     };
     let bytes = compliance::export(store, &c, format, ACTOR).await?;
     std::fs::write(out, bytes).with_context(|| format!("menulis {}", out.display()))?;

@@ -50,8 +50,8 @@ impl EmployeeKind {
         }
     }
 
-    /// The name people read in messages.
-    fn label(&self) -> &'static str {
+    /// The name people read in messages and on the admin pages.
+    pub fn label(&self) -> &'static str {
         match self {
             EmployeeKind::Pns => "PNS",
             EmployeeKind::Pppk => "PPPK",

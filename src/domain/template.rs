@@ -23,9 +23,30 @@ pub struct Template {
     pub preamble: String,
     pub points: Vec<String>,
     pub closing: String,
+    /// The words above the signature on the PDF (`Yang berikrar,` for an ikrar). Not part
+    /// of the canonical text; see [`Template::sign_off`] when a template has none.
+    #[serde(default)]
+    pub sign_off: Option<String>,
 }
 
+/// The sign-off of a template that names none: right for any statement.
+pub const DEFAULT_SIGN_OFF: &str = "Yang menyatakan,";
+
 impl Template {
+    /// The words above the signature: the template's own; for a shipped template stored
+    /// before sign-offs were template data, the shipped text's; otherwise
+    /// [`DEFAULT_SIGN_OFF`].
+    pub fn sign_off(&self) -> String {
+        if let Some(s) = &self.sign_off {
+            return s.clone();
+        }
+        builtin()
+            .into_iter()
+            .find(|b| b.code == self.code && b.version == self.version)
+            .and_then(|b| b.sign_off)
+            .unwrap_or_else(|| DEFAULT_SIGN_OFF.to_string())
+    }
+
     /// Reads and validates a template file: code `[a-z0-9-]+`, version ≥ 1, non-empty texts
     /// on one line each, 1 to 20 points, and no placeholder other than `{instansi}`.
     pub fn from_toml(s: &str) -> Result<Template, ValidationError> {
@@ -75,7 +96,18 @@ impl Template {
         for (i, p) in self.points.iter().enumerate() {
             check_text(&format!("points[{}]", i + 1), p)?;
         }
-        check_text("closing", &self.closing)
+        check_text("closing", &self.closing)?;
+        if let Some(sign_off) = &self.sign_off {
+            check_text("sign_off", sign_off)?;
+            if sign_off.chars().count() > 60 {
+                return Err(ValidationError::new(
+                    "template_sign_off",
+                    "sign_off",
+                    "Kalimat di atas tanda tangan (sign_off) paling banyak 60 karakter.",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// SPEC 2: the title, an empty line, the preamble, each point as `N. text`, an empty
@@ -119,6 +151,7 @@ impl Template {
             preamble: sub(&self.preamble),
             points: self.points.iter().map(sub).collect(),
             closing: sub(&self.closing),
+            sign_off: Some(sub(&self.sign_off())),
         }
     }
 }
@@ -199,6 +232,31 @@ pub fn parse_reference(s: &str) -> Option<(String, u32)> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_sign_off_follows_the_template() {
+        let b = builtin();
+        assert_eq!(b[0].sign_off(), "Yang berikrar,");
+        assert_eq!(
+            b[1].sign_off(),
+            "Yang menyatakan,",
+            "a pakta integritas is no ikrar"
+        );
+        // A shipped template stored before sign-offs were data still gets its own.
+        let stored = Template {
+            sign_off: None,
+            ..b[0].clone()
+        };
+        assert_eq!(stored.sign_off(), "Yang berikrar,");
+        assert_eq!(stored.sha256(), b[0].sha256(), "not part of the identity");
+        let other = Template {
+            code: "lain".into(),
+            sign_off: None,
+            ..b[0].clone()
+        };
+        assert_eq!(other.sign_off(), DEFAULT_SIGN_OFF);
+        assert_eq!(b[0].render("Kota X").sign_off(), "Yang berikrar,");
+    }
 
     const MINIMAL: &str = r#"
 code = "uji"

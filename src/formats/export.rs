@@ -41,16 +41,46 @@ const MAX_DATA_ROWS: u32 = 1_048_575;
 /// Deeper units are indented no further; a sheet this deep is unreadable anyway.
 const MAX_INDENT: u8 = 8;
 
-/// The per-unit table as CSV: header `unit_id,unit,parent_id,target,signed,rate`, one line
-/// per unit in the report's order, then a `TOTAL` line. `rate` is a fraction with four
-/// decimals, as in the JSON report. Lines end in LF.
-pub fn to_csv(c: &Compliance) -> String {
+/// How a CSV file is written: for programs and most spreadsheets, or for Excel set to
+/// Indonesian, which reads `;` as the separator and `,` as the decimal mark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CsvDialect {
+    /// `,` between cells, `0.6866`.
+    Standard,
+    /// `;` between cells, `0,6866`, and a UTF-8 byte order mark so that Excel reads the
+    /// names' letters right.
+    ExcelIndonesia,
+}
+
+/// The CSV header, in Indonesian like every file HR reads.
+pub const CSV_HEADER: [&str; 6] = [
+    "id_unit",
+    "unit_kerja",
+    "id_induk",
+    "target",
+    "sudah_menandatangani",
+    "persentase",
+];
+
+/// The per-unit table as CSV: header [`CSV_HEADER`], one line per unit in the report's
+/// order, then a `TOTAL` line. `persentase` is a fraction with four decimals, as `rate` in
+/// the JSON report. Lines end in LF.
+pub fn to_csv(c: &Compliance, dialect: CsvDialect) -> String {
+    let sep = match dialect {
+        CsvDialect::Standard => ',',
+        CsvDialect::ExcelIndonesia => ';',
+    };
     let mut out = String::with_capacity(64 + c.units.len() * 64);
-    out.push_str("unit_id,unit,parent_id,target,signed,rate\n");
+    if dialect == CsvDialect::ExcelIndonesia {
+        out.push('\u{feff}');
+    }
+    out.push_str(&CSV_HEADER.join(&sep.to_string()));
+    out.push('\n');
     for u in &c.units {
         let parent = u.parent_id.map(|p| p.to_string()).unwrap_or_default();
         csv_line(
             &mut out,
+            dialect,
             &u.id.to_string(),
             &u.name,
             &parent,
@@ -58,23 +88,48 @@ pub fn to_csv(c: &Compliance) -> String {
             u.signed,
         );
     }
-    csv_line(&mut out, "", "TOTAL", "", c.total_target, c.total_signed);
+    csv_line(
+        &mut out,
+        dialect,
+        "",
+        "TOTAL",
+        "",
+        c.total_target,
+        c.total_signed,
+    );
     out
 }
 
-fn csv_line(out: &mut String, id: &str, name: &str, parent: &str, target: u64, signed: u64) {
+fn csv_line(
+    out: &mut String,
+    dialect: CsvDialect,
+    id: &str,
+    name: &str,
+    parent: &str,
+    target: u64,
+    signed: u64,
+) {
+    let sep = match dialect {
+        CsvDialect::Standard => ',',
+        CsvDialect::ExcelIndonesia => ';',
+    };
     for cell in [id, name, parent] {
-        csv_field(out, cell);
-        out.push(',');
+        csv_field(out, cell, sep);
+        out.push(sep);
     }
+    let share = format!("{:.4}", rate(signed, target));
+    let share = match dialect {
+        CsvDialect::Standard => share,
+        CsvDialect::ExcelIndonesia => share.replace('.', ","),
+    };
     // Writing to a String cannot fail.
-    let _ = writeln!(out, "{target},{signed},{:.4}", rate(signed, target));
+    let _ = writeln!(out, "{target}{sep}{signed}{sep}{share}");
 }
 
 /// Appends a text cell, neutralised against formulas and quoted when it needs to be.
-fn csv_field(out: &mut String, cell: &str) {
+fn csv_field(out: &mut String, cell: &str, sep: char) {
     let cell = text::spreadsheet_safe(cell);
-    if cell.contains([',', '"', '\n', '\r']) {
+    if cell.contains([sep, '"', '\n', '\r']) {
         out.push('"');
         out.push_str(&cell.replace('"', "\"\""));
         out.push('"');

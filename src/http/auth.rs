@@ -146,6 +146,13 @@ impl FromRequestParts<AppState> for PageCaller {
         // Page forms carry their CSRF token in the body; the handlers check it.
         match authenticate(parts, state).await {
             Ok(c) if c.csrf.is_some() => Ok(PageCaller(c)),
+            // A page (not a form's post) that asked for a login is returned to afterwards.
+            Ok(_) | Err(_) if parts.method == axum::http::Method::GET => {
+                let here = parts.uri.path_and_query().map_or("/admin", |p| p.as_str());
+                let next =
+                    url::form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>();
+                Err(Redirect::to(&format!("/admin/login?next={next}")).into_response())
+            }
             Ok(_) | Err(_) => Err(Redirect::to("/admin/login").into_response()),
         }
     }

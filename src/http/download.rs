@@ -41,6 +41,12 @@ pub async fn issue(
     .await?;
     let no_store = (header::CACHE_CONTROL, "no-store".to_string());
     match req.format.as_deref().unwrap_or("csv") {
+        "slips" | "pdf" if issued.is_empty() => Err(AppError::new(
+            axum::http::StatusCode::CONFLICT,
+            "no_new_links",
+            "Tidak ada tautan baru untuk dicetak: semua pegawai sasaran sudah punya tautan. \
+             Terbitkan ulang (reissue) untuk mencetak slip baru.",
+        )),
         "slips" | "pdf" => {
             let pdf = invitation::slips_pdf(state.store.as_ref(), c, &issued).await?;
             Ok((

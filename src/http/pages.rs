@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod admin_pledges;
+pub mod campaign_admin;
 pub mod ceremony;
 pub mod dashboard;
 pub mod kiosk;

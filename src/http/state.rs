@@ -12,6 +12,7 @@ use crate::http::error::AppError;
 
 use crate::domain::public_url::PublicUrl;
 use crate::metrics::Metrics;
+use crate::service::batches::Batches;
 use crate::service::live::Live;
 use crate::service::read_cache::ReadCache;
 use crate::service::sequencer::{Health, Keys, RollbackGuard, Sequencer, Signed};
@@ -37,6 +38,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<IpAddr>>,
     /// The ceremony screens' "log grew" signal and shared counts.
     pub live: Arc<Live>,
+    /// Links just issued from the admin pages, for their CSV and slips downloads.
+    pub batches: Arc<Batches>,
     /// Event streams held per client address (SPEC 4.6).
     pub streams: Arc<StreamSlots>,
     /// The witness policy: which checkpoint is published, what proofs lead to (SPEC 3.8).

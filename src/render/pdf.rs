@@ -564,7 +564,7 @@ fn body_and_signature(page: &mut Page, r: &Receipt, scale: f32) -> f32 {
         ..body
     };
     y = page.paragraph(&format!("{}, {}", r.place, r.date_text), col, y, None);
-    y = page.paragraph("Yang berikrar,", col, y, None);
+    y = page.paragraph(&r.template.sign_off(), col, y, None);
     let sig_h = 58.0 * scale;
     let sig_top = y + size * 0.4;
     match r.mark {

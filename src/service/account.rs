@@ -162,8 +162,26 @@ pub async fn login(
         verify_password(&password, &hash)
     })
     .await?;
-    let Some(user) = user.filter(|_| ok) else {
-        return Ok(None);
+    let user = match user {
+        Some(u) if ok => u,
+        user => {
+            // A failed login is recorded too; an unknown name is not written down (people type
+            // passwords into the name field).
+            let (instansi_id, actor, summary) = match &user {
+                Some(u) => (
+                    u.instansi_id,
+                    format!("user:{}", u.username),
+                    "gagal masuk: kata sandi salah",
+                ),
+                None => (
+                    None,
+                    "anonim".to_string(),
+                    "gagal masuk: nama pengguna tidak dikenal",
+                ),
+            };
+            audit::record(store, instansi_id, &actor, "login.failed", summary).await?;
+            return Ok(None);
+        }
     };
     let session = Session {
         id: token::random(32),

@@ -40,3 +40,28 @@ pub async fn page(
         .flatten();
     Ok((events, next))
 }
+
+/// One page of an instansi's audit trail in one filter group (`domain::audit::GROUPS`),
+/// newest first, from before event id `before`; the cursor of the next page, if any.
+pub async fn page_in_group(
+    store: &dyn Store,
+    instansi_id: i64,
+    group: Option<&str>,
+    before: Option<i64>,
+) -> ServiceResult<(Vec<AuditRow>, Option<i64>)> {
+    let pattern = group
+        .and_then(crate::domain::audit::group_prefix)
+        .map(|p| format!("{p}%"));
+    let events = store
+        .audit_events_like(
+            instansi_id,
+            pattern.as_deref(),
+            before.unwrap_or(i64::MAX),
+            PAGE,
+        )
+        .await?;
+    let next = (events.len() as i64 == PAGE)
+        .then(|| events.last().map(|e| e.id))
+        .flatten();
+    Ok((events, next))
+}

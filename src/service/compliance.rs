@@ -4,14 +4,19 @@
 use std::collections::HashMap;
 
 use crate::domain::compliance::{Compliance, DirectCount, roll_up};
-use crate::formats::export::{self, UnsignedRow};
+use crate::domain::unit::UnitTree;
+use crate::formats::export::{self, CsvDialect, UnsignedRow};
 use crate::service::audit;
+use crate::service::campaign::unit_tree;
 use crate::service::error::{ServiceError, ServiceResult, blocking};
 use crate::store::{CampaignRow, Store, UnsignedEntry};
 
 /// The compliance report of a campaign: per unit, rolled up over the unit tree.
 pub async fn report(store: &dyn Store, campaign: &CampaignRow) -> ServiceResult<Compliance> {
     let units = store.units(campaign.instansi_id).await?;
+    let tree = UnitTree::new(units.iter().map(|u| (u.id, u.name.clone(), u.parent_id)));
+    // A campaign for some units reports on those units (and their sub-units) only.
+    let covered = tree.covered(&store.campaign_unit_ids(campaign.id).await?);
     let counts: HashMap<i64, (u64, u64)> = store
         .compliance_counts(campaign.id)
         .await?
@@ -20,11 +25,12 @@ pub async fn report(store: &dyn Store, campaign: &CampaignRow) -> ServiceResult<
         .collect();
     let direct: Vec<DirectCount> = units
         .iter()
+        .filter(|u| covered.contains(&u.id))
         .map(|u| {
             let (target, signed) = counts.get(&u.id).copied().unwrap_or((0, 0));
             DirectCount {
                 id: u.id,
-                name: u.name.clone(),
+                name: tree.label(u.id),
                 parent_id: u.parent_id,
                 target,
                 signed,
@@ -66,6 +72,7 @@ pub async fn unsigned_page(
         return Err(ServiceError::unknown());
     }
     let page = page.max(1);
+    let tree = unit_tree(store, campaign.instansi_id).await?;
     Ok(store
         // A page far past the end (or past i64) is simply empty.
         .unsigned(
@@ -74,22 +81,32 @@ pub async fn unsigned_page(
             per_page,
             (page - 1).saturating_mul(per_page),
         )
-        .await?)
+        .await?
+        .into_iter()
+        .map(|u| UnsignedEntry {
+            unit: tree.label(u.unit_id),
+            ..u
+        })
+        .collect())
 }
 
 /// Every unsigned target person, read in pages so no query holds the whole list.
-pub async fn unsigned_all(store: &dyn Store, campaign_id: i64) -> ServiceResult<Vec<UnsignedRow>> {
+pub async fn unsigned_all(
+    store: &dyn Store,
+    campaign: &CampaignRow,
+) -> ServiceResult<Vec<UnsignedRow>> {
     const PAGE: i64 = 50_000;
     let mut out = Vec::new();
+    let tree = unit_tree(store, campaign.instansi_id).await?;
     loop {
         let page = store
-            .unsigned(campaign_id, None, PAGE, out.len() as i64)
+            .unsigned(campaign.id, None, PAGE, out.len() as i64)
             .await?;
         let n = page.len();
         out.extend(page.into_iter().map(|u| UnsignedRow {
             nip: u.number,
             name: u.name,
-            unit: u.unit,
+            unit: tree.label(u.unit_id),
             position: u.position.unwrap_or_default(),
         }));
         if (n as i64) < PAGE {
@@ -102,14 +119,34 @@ pub async fn unsigned_all(store: &dyn Store, campaign_id: i64) -> ServiceResult<
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
     Csv,
+    /// CSV for Excel set to Indonesian: `;` and decimal commas.
+    CsvExcel,
     Xlsx,
 }
 
 impl ExportFormat {
+    /// `csv`, `csv-excel` or `xlsx`, as the API and the CLI name them.
+    pub fn parse(s: &str) -> Option<ExportFormat> {
+        match s {
+            "csv" => Some(ExportFormat::Csv),
+            "csv-excel" => Some(ExportFormat::CsvExcel),
+            "xlsx" => Some(ExportFormat::Xlsx),
+            _ => None,
+        }
+    }
+
     pub fn extension(self) -> &'static str {
         match self {
-            ExportFormat::Csv => "csv",
+            ExportFormat::Csv | ExportFormat::CsvExcel => "csv",
             ExportFormat::Xlsx => "xlsx",
+        }
+    }
+
+    /// What the file is called for `campaign`.
+    pub fn file_name(self, campaign: i64) -> String {
+        match self {
+            ExportFormat::CsvExcel => format!("kepatuhan-kampanye-{campaign}-excel.csv"),
+            f => format!("kepatuhan-kampanye-{campaign}.{}", f.extension()),
         }
     }
 }
@@ -125,9 +162,10 @@ pub async fn export(
 ) -> ServiceResult<Vec<u8>> {
     let report = report(store, campaign).await?;
     let bytes = match format {
-        ExportFormat::Csv => export::to_csv(&report).into_bytes(),
+        ExportFormat::Csv => export::to_csv(&report, CsvDialect::Standard).into_bytes(),
+        ExportFormat::CsvExcel => export::to_csv(&report, CsvDialect::ExcelIndonesia).into_bytes(),
         ExportFormat::Xlsx => {
-            let unsigned = unsigned_all(store, campaign.id).await?;
+            let unsigned = unsigned_all(store, campaign).await?;
             blocking("writing the XLSX export", move || {
                 let dir = tempfile::tempdir()?;
                 let path = dir.path().join("kepatuhan.xlsx");

@@ -116,6 +116,7 @@ pub fn template_row(t: &Template) -> TemplateRow {
             "preamble": t.preamble,
             "points": t.points,
             "closing": t.closing,
+            "sign_off": t.sign_off,
         })
         .to_string(),
         sha256: t.sha256().to_vec(),

@@ -56,13 +56,18 @@ pub async fn issue(
         ),
     )
     .await?;
+    // Same-name units are told apart in the files HR hands out, too.
+    let tree = crate::service::campaign::unit_tree(store, campaign.instansi_id).await?;
     Ok(issued
         .into_iter()
-        .map(|(t, tok)| Issued {
-            number: t.number,
-            name: t.name,
-            unit: t.unit,
-            link: url.signing_link(&tok),
+        .map(|(t, tok)| {
+            let label = tree.label(t.unit_id);
+            Issued {
+                number: t.number,
+                name: t.name,
+                unit: if label.is_empty() { t.unit } else { label },
+                link: url.signing_link(&tok),
+            }
         })
         .collect())
 }

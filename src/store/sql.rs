@@ -125,7 +125,7 @@ const CAMPAIGNS: &str = "SELECT id, instansi_id, template_no, title, place, open
         closes_at, closed_at, mark_enabled, screen_enabled, public_enabled
     FROM campaigns WHERE instansi_id = $1 ORDER BY id DESC";
 const EMPLOYEES: &str = "SELECT e.id, e.kind, e.number, e.name, e.position,
-        u.name AS unit, e.active
+        e.unit_id, u.name AS unit, e.active
     FROM employees e JOIN units u ON u.id = e.unit_id
     WHERE e.instansi_id = $1 AND (LOWER(e.number) LIKE $2 OR LOWER(e.name) LIKE $2)
     ORDER BY e.active DESC, e.name, e.number LIMIT $3 OFFSET $4";
@@ -154,7 +154,7 @@ fn unsigned() -> String {
         "{STAFF}, under(id) AS (
             SELECT id FROM units WHERE id = $2
             UNION SELECT u.id FROM units u JOIN under ON u.parent_id = under.id)
-         SELECT s.number, s.name, u.name AS unit, s.position FROM staff s
+         SELECT s.number, s.name, s.unit_id, u.name AS unit, s.position FROM staff s
          JOIN units u ON u.id = s.unit_id
          WHERE NOT EXISTS (SELECT 1 FROM pledges p WHERE p.employee_id = s.id
                            AND p.campaign_id = $1 AND p.annulled_at IS NULL)
@@ -191,7 +191,7 @@ const RECEIPT: &str = "SELECT p.id AS pledge_id, p.campaign_id, p.employee_id, p
 const TARGETS: &str = "WITH RECURSIVE targeted(id) AS (
         SELECT unit_id FROM campaign_units WHERE campaign_id = $1
         UNION SELECT u.id FROM units u JOIN targeted t ON u.parent_id = t.id)
-    SELECT e.id AS employee_id, e.number, e.name, u.name AS unit
+    SELECT e.id AS employee_id, e.number, e.name, u.name AS unit, e.unit_id
     FROM employees e
     JOIN units u ON u.id = e.unit_id
     JOIN campaigns c ON c.id = $1
@@ -1104,7 +1104,122 @@ where
         .fetch_all(&self.pool)
         .await?)
     }
+    async fn campaign_unit_ids(&self, campaign_id: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT unit_id FROM campaign_units WHERE campaign_id = $1 ORDER BY unit_id",
+        )
+        .bind(campaign_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn staff_per_unit(&self, instansi_id: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT unit_id, COUNT(*) AS staff FROM employees
+             WHERE instansi_id = $1 AND active GROUP BY unit_id",
+        )
+        .bind(instansi_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn update_campaign(&self, id: i64, edit: &CampaignEdit) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE campaigns SET title = $1, place = $2, closes_at = $3, screen_enabled = $4,
+                 public_enabled = $5
+             WHERE id = $6 AND closed_at IS NULL",
+        )
+        .bind(&edit.title)
+        .bind(&edit.place)
+        .bind(edit.closes_at)
+        .bind(edit.screen_enabled)
+        .bind(edit.public_enabled)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM campaign_units WHERE campaign_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for unit_id in &edit.unit_ids {
+            sqlx::query("INSERT INTO campaign_units (campaign_id, unit_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(unit_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn audit_events_like(
+        &self,
+        instansi_id: i64,
+        pattern: Option<&str>,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, instansi_id, actor, action, summary, at FROM audit_events
+             WHERE instansi_id = $1 AND (CAST($2 AS TEXT) IS NULL OR action LIKE $2) AND id < $3
+             ORDER BY id DESC LIMIT $4",
+        )
+        .bind(instansi_id)
+        .bind(pattern)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn roster_page(
+        &self,
+        instansi_id: i64,
+        pattern: &str,
+        unit: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<EmployeeRow>, i64)> {
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "{ROSTER_MATCH} SELECT COUNT(*) FROM employees e WHERE {ROSTER_WHERE}"
+        )))
+        .bind(instansi_id)
+        .bind(pattern)
+        .bind(unit)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{ROSTER_MATCH} SELECT e.id, e.kind, e.number, e.name, e.position, e.unit_id,
+                 u.name AS unit, e.active
+             FROM employees e JOIN units u ON u.id = e.unit_id
+             WHERE {ROSTER_WHERE}
+             ORDER BY e.active DESC, e.name, e.number LIMIT $4 OFFSET $5"
+        )))
+        .bind(instansi_id)
+        .bind(pattern)
+        .bind(unit)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((rows, total))
+    }
 }
+
+/// The unit $3 and its subtree, for [`ROSTER_WHERE`].
+const ROSTER_MATCH: &str = "WITH RECURSIVE under(id) AS (
+        SELECT id FROM units WHERE id = $3
+        UNION SELECT u.id FROM units u JOIN under ON u.parent_id = under.id)";
+/// Staff of instansi $1 whose number or name matches the lowercase LIKE $2, in unit $3's
+/// subtree when $3 is given.
+const ROSTER_WHERE: &str = "e.instansi_id = $1
+    AND (LOWER(e.number) LIKE $2 OR LOWER(e.name) LIKE $2)
+    AND (CAST($3 AS BIGINT) IS NULL OR e.unit_id IN (SELECT id FROM under))";
 
 impl<DB: Engine> SqlStore<DB>
 where

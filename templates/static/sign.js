@@ -54,6 +54,25 @@
     var end = function () { drawing = false; };
     canvas.addEventListener("pointerup", end);
     canvas.addEventListener("pointercancel", end);
+    // A drawing kept by the server (the page asked "Apakah nama Anda benar?") is shown
+    // again and sent again unless the signer clears it.
+    if (hidden.value) {
+      hidden.value.split("M").forEach(function (part) {
+        if (!part) return;
+        var stroke = part.split("L").map(function (p) {
+          var xy = p.trim().split(" ");
+          return [Number(xy[0]), Number(xy[1])];
+        });
+        strokes.push(stroke);
+        ctx.beginPath();
+        stroke.forEach(function (p, i) {
+          var c = toCanvas(p);
+          if (i === 0) ctx.moveTo(c[0], c[1]);
+          else ctx.lineTo(c[0], c[1]);
+        });
+        ctx.stroke();
+      });
+    }
     document.getElementById("pad-clear").addEventListener("click", function () {
       strokes = [];
       ctx.clearRect(0, 0, canvas.width, canvas.height);

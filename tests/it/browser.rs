@@ -178,6 +178,28 @@ async fn signs_with_a_drawn_signature_on_a_360px_phone_and_downloads_the_pdf() {
         .click()
         .await
         .expect("submit");
+    // "Budi Santoso" is not the roster's name: the page asks once, keeping the drawing and
+    // the tick; signing again confirms.
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#name-question"))
+        .await
+        .expect("the page asks whether the name is right");
+    let kept = c
+        .execute(
+            "return document.getElementById('mark_svg').value.length > 0 \
+             && document.querySelector('input[name=consent]').checked",
+            vec![],
+        )
+        .await
+        .expect("kept");
+    assert_eq!(kept, json!(true), "the drawing and the tick are kept");
+    c.find(Locator::Css("#submit"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("submit again");
 
     c.wait()
         .at_most(Duration::from_secs(20))
@@ -255,7 +277,14 @@ async fn the_form_works_without_javascript_and_a_double_submit_makes_one_pledge(
     assert!(html.contains("Data saya salah") && html.contains("Tandatangani"));
     assert!(!html.contains("<script>"), "no inline scripts");
 
-    let form = [("consent", "ya"), ("consent_name", "Sri Wahyuni")];
+    // The signer types the name the page shows (a name far from it is asked about first).
+    let name = html
+        .split("<tr><th>Nama</th><td>")
+        .nth(1)
+        .and_then(|rest| rest.split("</td>").next())
+        .expect("the roster name on the page")
+        .to_string();
+    let form = [("consent", "ya"), ("consent_name", name.as_str())];
     let first = http
         .post(format!("{base}/s/{token}"))
         .form(&form)

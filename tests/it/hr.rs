@@ -496,7 +496,7 @@ async fn admin_forms_need_csrf_and_logins_are_rate_limited() {
         )
         .await
         .text()
-        .contains("campaign.create")
+        .contains("Kampanye dibuat")
     );
 
     // Repeated wrong passwords for one username: refused with 429 before any more checking.

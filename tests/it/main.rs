@@ -10,6 +10,7 @@ mod cli;
 mod drift;
 mod edge;
 mod hr;
+mod hr_journey;
 mod hr_reports;
 mod kiosk;
 mod layout;

@@ -110,9 +110,12 @@ fn roll_up_counts_each_unit_once_even_on_a_cycle() {
 
 #[test]
 fn csv_has_the_fixed_header_units_and_total() {
-    let csv = to_csv(&report());
+    let csv = to_csv(&report(), CsvDialect::Standard);
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "unit_id,unit,parent_id,target,signed,rate");
+    assert_eq!(
+        lines[0],
+        "id_unit,unit_kerja,id_induk,target,sudah_menandatangani,persentase"
+    );
     assert_eq!(lines[1], "6,Bagian Lama,,1,1,1.0000");
     assert_eq!(lines[2], "1,Pemerintah Kota Surakarta,,67,46,0.6866");
     assert_eq!(lines[4], "2,Dinas Kesehatan,1,60,45,0.7500");
@@ -122,13 +125,26 @@ fn csv_has_the_fixed_header_units_and_total() {
 }
 
 #[test]
+fn the_excel_indonesia_csv_uses_semicolons_and_decimal_commas() {
+    let csv = to_csv(&report(), CsvDialect::ExcelIndonesia);
+    assert!(csv.starts_with('\u{feff}'), "a byte order mark for Excel");
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        lines[0],
+        "id_unit;unit_kerja;id_induk;target;sudah_menandatangani;persentase"
+    );
+    assert_eq!(lines[2], "1;Pemerintah Kota Surakarta;;67;46;0,6866");
+    assert_eq!(lines[7], ";TOTAL;;68;47;0,6912");
+}
+
+#[test]
 fn csv_neutralises_formulas_in_every_text_cell() {
     let mut c = report();
     c.units[0].name = "=HYPERLINK(\"http://evil.example\",\"Klik\")".to_owned();
     c.units[1].name = "+62 Bagian, Umum".to_owned();
     c.units[2].name = "-1".to_owned();
     c.units[3].name = "@SUM(A1)".to_owned();
-    let csv = to_csv(&c);
+    let csv = to_csv(&c, CsvDialect::Standard);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(csv.as_bytes());

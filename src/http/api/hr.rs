@@ -18,7 +18,7 @@ use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
 use crate::http::state::AppState;
 use crate::service::audit::now;
-use crate::service::campaign::{self, CampaignInput};
+use crate::service::campaign::{self, CampaignChange, CampaignInput};
 use crate::service::compliance::{self, ExportFormat};
 use crate::service::roster::{self, ImportOptions};
 use crate::service::{invitation, pledge};
@@ -233,6 +233,35 @@ pub async fn get_campaign(
     Ok(Json(campaign_view(&c, tz_of(&state, c.instansi_id).await?)))
 }
 
+/// `PATCH /api/v1/campaigns/{id}`: changes what HR may change until the campaign closes;
+/// each changed field is an audit event.
+#[utoipa::path(patch, path = "/api/v1/campaigns/{id}", tag = "hr",
+    params(("id" = i64, Path, description = "Campaign id")),
+    request_body = CampaignChange,
+    responses(
+        (status = 200, description = "The campaign as it is now.", body = CampaignView),
+        (status = 400, description = "Malformed id or JSON.", body = ErrorBody),
+        (status = 401, description = "No or bad credentials.", body = ErrorBody),
+        (status = 403, description = "The caller's role may not change campaigns.", body = ErrorBody),
+        (status = 404, description = "No such campaign in the caller's instansi.", body = ErrorBody),
+        (status = 409, description = "The campaign is closed.", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule.", body = ErrorBody),
+        (status = 503, description = "The database is unavailable.", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn edit_campaign(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(change): ApiJson<CampaignChange>,
+) -> AppResult<Json<CampaignView>> {
+    caller.must_manage()?;
+    let c = owned_campaign(&state, &caller, id).await?;
+    campaign::edit(state.store.as_ref(), &c, &change, &caller.actor()).await?;
+    let c = owned_campaign(&state, &caller, id).await?;
+    Ok(Json(campaign_view(&c, tz_of(&state, c.instansi_id).await?)))
+}
+
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/close", tag = "hr",
     params(("id" = i64, Path, description = "Campaign id")),
     responses(
@@ -269,6 +298,7 @@ pub async fn close_campaign(
         (status = 401, description = "No or bad credentials.", body = ErrorBody),
         (status = 403, description = "The caller's role may not issue links.", body = ErrorBody),
         (status = 404, description = "No such campaign or staff member.", body = ErrorBody),
+        (status = 409, description = "Slips asked for, but nobody needs a new link (reissue instead).", body = ErrorBody),
         (status = 410, description = "The campaign is closed.", body = ErrorBody),
         (status = 413, description = "Body over its limit.", body = ErrorBody),
         (status = 415, description = "Not JSON.", body = ErrorBody),
@@ -452,7 +482,8 @@ pub async fn annul_pledge(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ComplianceQuery {
-    /// `json` (default), `csv` or `xlsx`.
+    /// `json` (default), `csv`, `csv-excel` (`;` and decimal commas, for Excel set to
+    /// Indonesian) or `xlsx`.
     #[serde(default)]
     format: Option<String>,
 }
@@ -492,7 +523,7 @@ pub struct ComplianceReport {
     pub units: Vec<ComplianceUnit>,
 }
 
-/// `GET /api/v1/campaigns/{id}/compliance?format=json|csv|xlsx`
+/// `GET /api/v1/campaigns/{id}/compliance?format=json|csv|csv-excel|xlsx`
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/compliance", tag = "hr",
     params(("id" = i64, Path, description = "Campaign id"), ComplianceQuery),
     responses(
@@ -515,15 +546,13 @@ pub async fn compliance(
     let c = owned_campaign(&state, &caller, id).await?;
     let format = match q.format.as_deref().unwrap_or("json") {
         "json" => None,
-        "csv" => Some(ExportFormat::Csv),
-        "xlsx" => Some(ExportFormat::Xlsx),
-        other => {
-            return Err(AppError::bad_request(
+        other => Some(ExportFormat::parse(other).ok_or_else(|| {
+            AppError::bad_request(
                 "format_unknown",
-                format!("Format '{other}' tidak dikenal; gunakan json, csv atau xlsx."),
+                format!("Format '{other}' tidak dikenal; gunakan json, csv, csv-excel atau xlsx."),
             )
-            .field("format"));
-        }
+            .field("format")
+        })?),
     };
     let Some(format) = format else {
         let r = compliance::report(state.store.as_ref(), &c).await?;
@@ -556,7 +585,7 @@ pub async fn compliance(
     };
     let bytes = compliance::export(state.store.as_ref(), &c, format, &caller.actor()).await?;
     let content_type = match format {
-        ExportFormat::Csv => "text/csv; charset=utf-8",
+        ExportFormat::Csv | ExportFormat::CsvExcel => "text/csv; charset=utf-8",
         ExportFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     };
     Ok((
@@ -564,11 +593,7 @@ pub async fn compliance(
             (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"kepatuhan-kampanye-{}.{}\"",
-                    c.id,
-                    format.extension()
-                ),
+                format!("attachment; filename=\"{}\"", format.file_name(c.id)),
             ),
         ],
         bytes,

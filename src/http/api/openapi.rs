@@ -67,7 +67,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(log::consistency))
         .routes(routes!(hr::import_roster).layer(DefaultBodyLimit::max(hr::ROSTER_BODY_LIMIT)))
         .routes(routes!(hr::create_campaign, hr::list_campaigns))
-        .routes(routes!(hr::get_campaign))
+        .routes(routes!(hr::get_campaign, hr::edit_campaign))
         .routes(routes!(hr::close_campaign))
         .routes(routes!(hr::compliance))
         .routes(routes!(hr::unsigned))

@@ -4,22 +4,21 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use crate::domain::campaign::Phase;
-use crate::domain::instansi::TimeZone;
+use crate::domain::instansi::waktu;
 use crate::http::auth::{PageCaller, check_csrf, owned_campaign, tz_of};
-use crate::http::download::{IssueRequest, issue};
 use crate::http::error::AppResult;
-use crate::http::extract::{ApiForm, ApiMultipart, ApiPath, ApiQuery, multipart_error};
-use crate::http::pages::{html, page_error};
+use crate::http::extract::{ApiMultipart, ApiPath, ApiQuery, multipart_error};
+use crate::http::pages::{campaign_admin, html, page_error};
 use crate::http::state::AppState;
 use crate::service::ServiceError;
 use crate::service::audit::{self, now};
-use crate::service::campaign::{self, CampaignInput};
+use crate::service::campaign;
 use crate::service::roster::{self, ImportOptions};
-use crate::store::{AuditRow, EmployeeRow};
+use crate::store::AuditRow;
 
 fn respond(r: AppResult<Response>) -> Response {
     r.unwrap_or_else(page_error)
@@ -39,14 +38,11 @@ struct Dashboard {
     csrf: String,
     can_manage: bool,
     campaigns: Vec<CampaignLine>,
-    templates: Vec<(String, String)>,
-    error: Option<String>,
 }
 
 async fn dashboard_page(
     state: &AppState,
     caller: &crate::http::auth::Caller,
-    error: Option<String>,
 ) -> AppResult<Dashboard> {
     let instansi_id = caller.instansi()?;
     let tz = tz_of(state, instansi_id).await?;
@@ -57,96 +53,24 @@ async fn dashboard_page(
         .map(|c| CampaignLine {
             id: c.id,
             state: c.phase(now).label(),
+            // A closed campaign shows when signing actually ended.
+            closes: waktu(tz.at(c.window().ends_at())),
             title: c.title,
-            closes: tz.at(c.closes_at).format("%Y-%m-%d %H:%M").to_string(),
         })
-        .collect();
-    let templates = state
-        .store
-        .templates()
-        .await?
-        .into_iter()
-        .map(|t| (format!("{}@{}", t.code, t.version), t.title))
         .collect();
     Ok(Dashboard {
         user: caller.username.clone(),
         csrf: caller.csrf.clone().unwrap_or_default(),
         can_manage: caller.role.can_manage(),
         campaigns,
-        templates,
-        error,
     })
 }
 
 pub async fn dashboard(State(state): State<AppState>, PageCaller(caller): PageCaller) -> Response {
     respond(
-        dashboard_page(&state, &caller, None)
+        dashboard_page(&state, &caller)
             .await
             .map(|p| html(StatusCode::OK, p)),
-    )
-}
-
-#[derive(Deserialize)]
-pub struct CampaignForm {
-    csrf: String,
-    template: String,
-    title: String,
-    place: String,
-    opens: String,
-    closes: String,
-    #[serde(default)]
-    mark: Option<String>,
-    #[serde(default)]
-    screen: Option<String>,
-    #[serde(default)]
-    public: Option<String>,
-}
-
-/// `datetime-local` values carry no zone: they are the instansi's local time.
-fn local_to_rfc3339(value: &str, tz: TimeZone) -> String {
-    let v = value.trim();
-    let with_seconds = if v.len() == 16 {
-        format!("{v}:00")
-    } else {
-        v.to_string()
-    };
-    let offset = tz.offset().to_string();
-    format!("{with_seconds}{offset}")
-}
-
-pub async fn create_campaign(
-    State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
-    ApiForm(form): ApiForm<CampaignForm>,
-) -> Response {
-    respond(
-        async {
-            check_csrf(&caller, &form.csrf)?;
-            caller.must_manage()?;
-            let instansi_id = caller.instansi()?;
-            let tz = tz_of(&state, instansi_id).await?;
-            let input = CampaignInput {
-                template: form.template,
-                title: form.title,
-                place: form.place,
-                opens: local_to_rfc3339(&form.opens, tz),
-                closes: local_to_rfc3339(&form.closes, tz),
-                units: Vec::new(),
-                mark: form.mark.is_some(),
-                screen: form.screen.is_some(),
-                public: form.public.is_some(),
-            };
-            match campaign::create(state.store.as_ref(), instansi_id, &input, &caller.actor()).await
-            {
-                Ok(id) => Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response()),
-                Err(ServiceError::Invalid(e)) => Ok(html(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    dashboard_page(&state, &caller, Some(e.message)).await?,
-                )),
-                Err(e) => Err(e.into()),
-            }
-        }
-        .await,
     )
 }
 
@@ -161,22 +85,40 @@ struct CampaignPage {
     opens: String,
     closes: String,
     phase: &'static str,
-    /// Not closed yet: HR may still close it (even before it opens).
+    /// Not closed yet: HR may still close it (even before it opens) and change it.
     closable: bool,
     mark: bool,
+    /// When signing actually ended, once the campaign is closed.
+    closed_at: Option<String>,
+    /// Target units with their parents; empty: the whole instansi.
+    target_units: Vec<crate::domain::unit::UnitLine>,
+    target_count: u64,
+    zone: String,
+    /// What the last action did.
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct CampaignQuery {
+    #[serde(default)]
+    pesan: String,
+    #[serde(default)]
+    tautan: String,
 }
 
 pub async fn campaign(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<CampaignQuery>,
 ) -> Response {
     respond(
         async {
             let c = owned_campaign(&state, &caller, id).await?;
             let tz = tz_of(&state, c.instansi_id).await?;
             let phase = c.phase(now());
-            let f = |t: i64| tz.at(t).format("%Y-%m-%d %H:%M").to_string();
+            let f = |t: i64| waktu(tz.at(t));
+            let targets = campaign::targets(state.store.as_ref(), &c).await?;
             Ok(html(
                 StatusCode::OK,
                 CampaignPage {
@@ -190,6 +132,12 @@ pub async fn campaign(
                     phase: phase.label(),
                     closable: phase != Phase::Closed,
                     mark: c.mark_enabled,
+                    closed_at: (phase == Phase::Closed).then(|| f(c.window().ends_at())),
+                    target_units: targets.units,
+                    target_count: targets.count,
+                    zone: format!("{} ({})", tz.abbreviation(), tz.name()),
+                    notice: campaign_admin::notice(&q.pesan)
+                        .or_else(|| campaign_admin::issue_notice(&q.tautan)),
                 },
             ))
         }
@@ -197,70 +145,18 @@ pub async fn campaign(
     )
 }
 
-/// A form that changes a campaign: the session's CSRF token, a managing role, and a
-/// campaign of the caller's instansi.
-async fn managed_campaign(
-    state: &AppState,
-    caller: &crate::http::auth::Caller,
-    csrf: &str,
-    id: i64,
-) -> AppResult<crate::store::CampaignRow> {
-    check_csrf(caller, csrf)?;
-    caller.must_manage()?;
-    owned_campaign(state, caller, id).await
+/// One line of the roster list.
+pub struct RosterLine {
+    pub number: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub unit: String,
+    pub position: String,
+    pub active: bool,
 }
 
-#[derive(Deserialize)]
-pub struct IssueForm {
-    csrf: String,
-    #[serde(default)]
-    reissue: Option<String>,
-    #[serde(default)]
-    nip: String,
-    #[serde(default)]
-    format: String,
-}
-
-pub async fn issue_invitations(
-    State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
-    ApiPath(id): ApiPath<i64>,
-    ApiForm(form): ApiForm<IssueForm>,
-) -> Response {
-    respond(
-        async {
-            let c = managed_campaign(&state, &caller, &form.csrf, id).await?;
-            let req = IssueRequest {
-                reissue: form.reissue.is_some(),
-                nip: Some(form.nip).filter(|n| !n.trim().is_empty()),
-                format: Some(form.format).filter(|f| !f.is_empty()),
-            };
-            issue(&state, &caller, &c, &req).await
-        }
-        .await,
-    )
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
-pub async fn close_campaign(
-    State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
-    ApiPath(id): ApiPath<i64>,
-    ApiForm(form): ApiForm<CsrfOnly>,
-) -> Response {
-    respond(
-        async {
-            let c = managed_campaign(&state, &caller, &form.csrf, id).await?;
-            campaign::close(state.store.as_ref(), &c, &caller.actor()).await?;
-            Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response())
-        }
-        .await,
-    )
-}
+/// Staff per page of the roster list.
+const ROSTER_PAGE: i64 = 50;
 
 #[derive(Template)]
 #[template(path = "admin/roster.html")]
@@ -268,7 +164,14 @@ struct RosterPage {
     csrf: String,
     can_manage: bool,
     q: String,
-    employees: Vec<EmployeeRow>,
+    /// (id, label with its depth marks, selected) of the unit filter.
+    units: Vec<(i64, String, bool)>,
+    unit: Option<i64>,
+    employees: Vec<RosterLine>,
+    total: i64,
+    page: i64,
+    prev: Option<String>,
+    next: Option<String>,
     imports: Vec<(String, AuditRow)>,
     report: Option<String>,
     bad_rows: Vec<String>,
@@ -278,19 +181,69 @@ struct RosterPage {
 pub struct RosterQuery {
     #[serde(default)]
     q: String,
+    /// A unit id, or empty for all ("Semua unit" sends `unit=`).
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    page: String,
 }
 
 async fn roster_page(
     state: &AppState,
     caller: &crate::http::auth::Caller,
-    q: &str,
+    query: &RosterQuery,
     report: Option<String>,
     bad_rows: Vec<String>,
 ) -> AppResult<RosterPage> {
     let instansi_id = caller.instansi()?;
     let tz = tz_of(state, instansi_id).await?;
-    let pattern = format!("%{}%", q.trim().to_lowercase().replace(['%', '_'], ""));
-    let employees = state.store.employees(instansi_id, &pattern, 50, 0).await?;
+    let q = query.q.trim();
+    let pattern = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
+    let tree = campaign::unit_tree(state.store.as_ref(), instansi_id).await?;
+    let unit = query
+        .unit
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|u| tree.contains(*u));
+    let page = query
+        .page
+        .trim()
+        .parse::<i64>()
+        .unwrap_or(1)
+        .clamp(1, 1_000_000);
+    let (rows, total) = state
+        .store
+        .roster_page(
+            instansi_id,
+            &pattern,
+            unit,
+            ROSTER_PAGE,
+            (page - 1) * ROSTER_PAGE,
+        )
+        .await?;
+    let link = |p: i64| {
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        if !q.is_empty() {
+            url.append_pair("q", q);
+        }
+        if let Some(u) = unit {
+            url.append_pair("unit", &u.to_string());
+        }
+        url.append_pair("page", &p.to_string());
+        format!("/admin/roster?{}", url.finish())
+    };
+    let employees = rows
+        .into_iter()
+        .map(|e| RosterLine {
+            number: e.number,
+            name: e.name,
+            kind: e.kind.label(),
+            unit: tree.label(e.unit_id),
+            position: e.position.unwrap_or_default(),
+            active: e.active,
+        })
+        .collect();
     let imports = state
         .store
         .audit_events(Some(instansi_id), i64::MAX, 200)
@@ -304,7 +257,20 @@ async fn roster_page(
         csrf: caller.csrf.clone().unwrap_or_default(),
         can_manage: caller.role.can_manage(),
         q: q.to_string(),
+        units: tree
+            .lines()
+            .into_iter()
+            .map(|l| {
+                let label = format!("{}{}", "· ".repeat(l.depth.min(4)), l.label);
+                (l.id, label, Some(l.id) == unit)
+            })
+            .collect(),
+        unit,
         employees,
+        total,
+        page,
+        prev: (page > 1).then(|| link(page - 1)),
+        next: (page * ROSTER_PAGE < total).then(|| link(page + 1)),
         imports,
         report,
         bad_rows,
@@ -317,7 +283,7 @@ pub async fn roster(
     ApiQuery(q): ApiQuery<RosterQuery>,
 ) -> Response {
     respond(
-        roster_page(&state, &caller, &q.q, None, Vec::new())
+        roster_page(&state, &caller, &q, None, Vec::new())
             .await
             .map(|p| html(StatusCode::OK, p)),
     )
@@ -378,24 +344,39 @@ pub async fn upload_roster(
             };
             Ok(html(
                 status,
-                roster_page(&state, &caller, "", Some(report), bad).await?,
+                roster_page(&state, &caller, &RosterQuery::default(), Some(report), bad).await?,
             ))
         }
         .await,
     )
 }
 
+/// One line of the audit trail page, as people read it.
+pub struct AuditLine {
+    pub at: String,
+    pub actor: String,
+    pub action: &'static str,
+    pub summary: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin/audit.html")]
 struct AuditPage {
-    events: Vec<(String, AuditRow)>,
+    events: Vec<AuditLine>,
+    /// (value, name, selected) of the filter groups.
+    groups: Vec<(&'static str, &'static str, bool)>,
+    group: String,
     next: Option<i64>,
+    first_page: bool,
+    zone: String,
 }
 
 #[derive(Deserialize, Default)]
 pub struct AuditQuery {
     #[serde(default)]
     before: Option<i64>,
+    #[serde(default)]
+    jenis: String,
 }
 
 pub async fn audit(
@@ -403,16 +384,37 @@ pub async fn audit(
     PageCaller(caller): PageCaller,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Response {
+    use crate::domain::audit::{GROUPS, action_text, actor_text, group_prefix};
     respond(
         async {
             let instansi_id = caller.instansi()?;
             let tz = tz_of(&state, instansi_id).await?;
-            let (events, next) = audit::page(state.store.as_ref(), instansi_id, q.before).await?;
-            let events: Vec<(String, AuditRow)> = events
+            let group = Some(q.jenis.as_str()).filter(|g| group_prefix(g).is_some());
+            let (events, next) =
+                audit::page_in_group(state.store.as_ref(), instansi_id, group, q.before).await?;
+            let events = events
                 .into_iter()
-                .map(|e| (tz.at(e.at).format("%Y-%m-%d %H:%M:%S").to_string(), e))
+                .map(|e| AuditLine {
+                    at: tz.at(e.at).format("%d-%m-%Y %H:%M:%S").to_string(),
+                    actor: actor_text(&e.actor),
+                    action: action_text(&e.action),
+                    summary: e.summary,
+                })
                 .collect();
-            Ok(html(StatusCode::OK, AuditPage { events, next }))
+            Ok(html(
+                StatusCode::OK,
+                AuditPage {
+                    events,
+                    groups: GROUPS
+                        .iter()
+                        .map(|(v, name, _)| (*v, *name, group == Some(*v)))
+                        .collect(),
+                    group: group.unwrap_or_default().to_string(),
+                    next,
+                    first_page: q.before.is_none(),
+                    zone: format!("{} ({})", tz.abbreviation(), tz.name()),
+                },
+            ))
         }
         .await,
     )

@@ -212,6 +212,13 @@ pub async fn events(
         .acquire(rate_key(client))
         .ok_or_else(too_many_streams)?;
     let campaign = screen_campaign(&state, id).await?;
+    Ok(count_stream(state, campaign, slot))
+}
+
+/// The counts of `campaign` as a server-sent event stream (first at once, then on every
+/// change), for a caller already allowed to see them: the ceremony screen's viewers, or the
+/// campaign's HR on its dashboard.
+pub fn count_stream(state: AppState, campaign: CampaignRow, slot: StreamSlot) -> Response {
     let viewer = Viewer {
         log: state.live.log.subscribe(),
         closing: state.live.closing(),
@@ -231,10 +238,10 @@ pub async fn events(
         header::HeaderName::from_static("x-accel-buffering"),
         HeaderValue::from_static("no"),
     );
-    Ok(res)
+    res
 }
 
-fn too_many_streams() -> AppError {
+pub fn too_many_streams() -> AppError {
     let refusal = AppError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_streams",

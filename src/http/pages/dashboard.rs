@@ -299,6 +299,7 @@ pub async fn show(
             .await?;
         let more = rows.len() as i64 > PAGE;
         rows.truncate(PAGE as usize);
+        let tree = crate::service::campaign::unit_tree(state.store.as_ref(), c.instansi_id).await?;
         let chart = unit_chart(&report.units);
         let options = report
             .units
@@ -328,7 +329,7 @@ pub async fn show(
                 .map(|r| UnsignedLine {
                     number: r.number,
                     name: r.name,
-                    unit: r.unit,
+                    unit: tree.label(r.unit_id),
                     position: r.position.unwrap_or_default(),
                 })
                 .collect(),
@@ -349,6 +350,36 @@ pub async fn show(
         }
         Err(e) => page_error(e),
     }
+}
+
+/// `GET /admin/campaigns/{id}/dasbor/events`: the dashboard's totals, live, from the same
+/// event stream as the ceremony screen (`ceremony::count_stream`), for the campaign's HR
+/// whether or not its ceremony screen is on.
+pub async fn events(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    crate::http::extract::ClientAddr(client): crate::http::extract::ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+) -> Response {
+    let c = match owned_campaign(&state, &caller, id).await {
+        Ok(c) => c,
+        Err(e) => return page_error(e),
+    };
+    match state.streams.acquire(crate::http::state::rate_key(client)) {
+        Some(slot) => crate::http::pages::ceremony::count_stream(state, c, slot),
+        None => page_error(crate::http::pages::ceremony::too_many_streams()),
+    }
+}
+
+/// `GET /static/dasbor.js`: keeps the dashboard's totals live.
+pub async fn script() -> impl axum::response::IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../../templates/static/dasbor.js"),
+    )
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::domain::campaign::Phase;
 use crate::http::auth::{Caller, PageCaller, SESSION_COOKIE, check_csrf, owned_campaign, tz_of};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{ApiForm, ApiPath, ApiQuery, ClientAddr, evidence};
-use crate::http::pages::{html, page_error};
+use crate::http::pages::{html, page_error, signing};
 use crate::http::state::AppState;
 use crate::render::qr;
 use crate::service::audit::now;
@@ -33,6 +33,8 @@ pub const KIOSK_COOKIE: &str = "ikrar_kios";
 /// The current signer's step: its secret and the slip token.
 pub const STEP_COOKIE: &str = "ikrar_kios_langkah";
 const KIOSK_PATH: &str = "/kios";
+/// The signing form of the kiosk's current step.
+const SIGN_PATH: &str = "/kios/tanda";
 
 /// Kiosk answers are never cached: not by the browser, not by a proxy.
 fn no_store(mut res: Response) -> Response {
@@ -384,7 +386,7 @@ pub async fn take_slip(
         match kiosk::begin_step(state.store.as_ref(), &k, &form.slip).await {
             Ok((step, _)) => {
                 let jar = jar.add(kiosk_cookie(STEP_COOKIE, &step, None));
-                Ok((jar, Redirect::to("/kios/tanda")).into_response())
+                Ok((jar, Redirect::to(SIGN_PATH)).into_response())
             }
             Err(e) => {
                 let e = AppError::from(e);
@@ -399,45 +401,15 @@ pub async fn take_slip(
     respond(result)
 }
 
-#[derive(Template)]
-#[template(path = "kios/sign.html")]
-struct KioskSignPage {
-    instansi: String,
-    campaign: String,
-    title: String,
-    preamble: String,
-    points: Vec<String>,
-    closing: String,
-    name: String,
-    nip: String,
-    position: String,
-    unit: String,
-    mark_enabled: bool,
-    error: Option<String>,
-    consent_name: String,
-}
-
+/// The signer's own form (`templates/sign.html`) in its kiosk variant, posting to the step.
 fn sign_page(
     ctx: &SignContext,
     error: Option<String>,
     consent_name: &str,
-) -> AppResult<KioskSignPage> {
-    let t = pledge::template_of(ctx)?;
-    Ok(KioskSignPage {
-        instansi: ctx.instansi_name.clone(),
-        campaign: ctx.campaign_title.clone(),
-        title: t.title,
-        preamble: t.preamble,
-        points: t.points,
-        closing: t.closing,
-        name: ctx.name.clone(),
-        nip: pledge::display_number(ctx.kind, &ctx.number),
-        position: ctx.position.clone().unwrap_or_else(|| "-".to_string()),
-        unit: ctx.unit_name.clone(),
-        mark_enabled: ctx.mark_enabled,
-        error,
-        consent_name: consent_name.to_string(),
-    })
+) -> AppResult<signing::SignPage> {
+    let mut page = signing::sign_page(SIGN_PATH, None, ctx, error, consent_name)?;
+    page.kiosk = true;
+    Ok(page)
 }
 
 #[derive(Template)]
@@ -517,16 +489,6 @@ pub async fn step(
     )
 }
 
-#[derive(Debug, Deserialize)]
-pub struct SignForm {
-    #[serde(default)]
-    consent: Option<String>,
-    #[serde(default)]
-    consent_name: String,
-    #[serde(default)]
-    mark_svg: Option<String>,
-}
-
 /// `POST /kios/tanda`: signs for the current step's slip, through the same use case as the
 /// signer's own page; then the receipt.
 pub async fn sign(
@@ -534,7 +496,7 @@ pub async fn sign(
     jar: CookieJar,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
-    ApiForm(form): ApiForm<SignForm>,
+    ApiForm(form): ApiForm<signing::SignForm>,
 ) -> Response {
     respond(
         async {
@@ -555,6 +517,12 @@ pub async fn sign(
                     &form.consent_name,
                 )?;
                 return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
+            }
+            if !already
+                && let Some(mut page) = signing::ask_name_first(SIGN_PATH, None, &ctx, &form)?
+            {
+                page.kiosk = true;
+                return Ok(html(StatusCode::OK, page));
             }
             let (client_ip, user_agent) = evidence(client, &headers);
             let signed = pledge::sign_at_kiosk(

@@ -24,9 +24,37 @@ struct LoginPage {
     error: Option<String>,
     /// Offers "Masuk dengan SSO" when OIDC is configured.
     sso: bool,
+    /// Kept after a refusal, so only the password is typed again.
+    username: String,
+    /// The admin page to return to after logging in.
+    next: String,
+    notice: Option<&'static str>,
 }
 
-pub async fn login_page(State(state): State<AppState>, jar: CookieJar) -> Response {
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    keluar: Option<String>,
+}
+
+/// Where to go after logging in: an admin page of ours, never another site (`//host`) or
+/// the login page itself.
+fn safe_next(next: &str) -> &str {
+    let ok = next.starts_with("/admin")
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.starts_with("/admin/login")
+        && !next.starts_with("/admin/logout");
+    if ok { next } else { "/admin" }
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    crate::http::extract::ApiQuery(q): crate::http::extract::ApiQuery<LoginQuery>,
+) -> Response {
     let csrf = token::random(16);
     let jar = jar.add(cookie(LOGIN_CSRF_COOKIE, csrf.clone(), "/admin"));
     let page = super::html(
@@ -35,6 +63,9 @@ pub async fn login_page(State(state): State<AppState>, jar: CookieJar) -> Respon
             csrf,
             error: None,
             sso: super::sso::enabled(&state),
+            username: String::new(),
+            next: safe_next(&q.next).to_string(),
+            notice: q.keluar.is_some().then_some("Anda sudah keluar."),
         },
     );
     (jar, no_store(page)).into_response()
@@ -54,6 +85,8 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// Checks both limits before any password work: argon2id costs ~17 ms per try.
@@ -82,6 +115,8 @@ pub async fn login(
     jar: CookieJar,
     ApiForm(form): ApiForm<LoginForm>,
 ) -> Response {
+    let next = safe_next(&form.next).to_string();
+    let typed = form.username.trim().to_string();
     let fail = |status: StatusCode, msg: &str, jar: CookieJar| {
         let csrf = token::random(16);
         let jar = jar.add(cookie(LOGIN_CSRF_COOKIE, csrf.clone(), "/admin"));
@@ -91,6 +126,9 @@ pub async fn login(
                 csrf,
                 error: Some(msg.to_string()),
                 sso: super::sso::enabled(&state),
+                username: typed.clone(),
+                next: next.clone(),
+                notice: None,
             },
         );
         (jar, no_store(page)).into_response()
@@ -126,7 +164,7 @@ pub async fn login(
     let jar = jar
         .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/admin"))
         .add(cookie(SESSION_COOKIE, session.id, "/"));
-    (jar, Redirect::to("/admin")).into_response()
+    (jar, Redirect::to(&next)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -150,5 +188,34 @@ pub async fn logout(
         tracing::warn!(error = %e, "ending a session failed");
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
-    (jar, Redirect::to("/admin/login")).into_response()
+    (jar, Redirect::to("/admin/login?keluar=1")).into_response()
+}
+
+/// `GET /admin/logout`: the navigation bar's "Keluar" link lands here, so that every admin
+/// page offers it without carrying the form token; the button posts the form.
+#[derive(askama::Template)]
+#[template(path = "admin/confirm.html")]
+struct LogoutPage {
+    heading: String,
+    text: String,
+    action: String,
+    csrf: String,
+    hidden: Vec<(String, String)>,
+    button: String,
+    back: String,
+}
+
+pub async fn logout_page(PageCaller(caller): PageCaller) -> Response {
+    super::html(
+        StatusCode::OK,
+        LogoutPage {
+            heading: "Keluar dari halaman admin?".to_string(),
+            text: format!("Anda masuk sebagai {}.", caller.username),
+            action: "/admin/logout".to_string(),
+            csrf: caller.csrf.clone().unwrap_or_default(),
+            hidden: Vec::new(),
+            button: "Keluar".to_string(),
+            back: "/admin".to_string(),
+        },
+    )
 }

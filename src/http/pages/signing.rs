@@ -51,6 +51,13 @@ pub(crate) struct SignPage {
     mark_enabled: bool,
     error: Option<String>,
     consent_name: String,
+    /// The typed name is far from the roster name: ask once before signing.
+    confirm_name: bool,
+    /// Kept from the form the question interrupts.
+    consent_checked: bool,
+    mark_svg: String,
+    /// On a kiosk (SPEC 4.4): no "data saya salah" form, a cancel button, the kiosk script.
+    pub(crate) kiosk: bool,
 }
 
 #[derive(Template)]
@@ -109,7 +116,34 @@ pub(crate) fn sign_page(
         mark_enabled: ctx.mark_enabled,
         error,
         consent_name: consent_name.to_string(),
+        confirm_name: false,
+        consent_checked: false,
+        mark_svg: String::new(),
+        kiosk: false,
     })
+}
+
+/// A consent name far from the roster name is asked about once ("Apakah nama Anda
+/// benar?") before signing: the form again, with the tick and the drawing kept. `None`
+/// when the name is close, or the signer confirmed it.
+pub(crate) fn ask_name_first(
+    base: &str,
+    csrf: Option<&str>,
+    ctx: &SignContext,
+    form: &SignForm,
+) -> AppResult<Option<SignPage>> {
+    if form.name_confirmed.is_some()
+        || !crate::domain::consent::name_is_far(&form.consent_name, &ctx.name)
+    {
+        return Ok(None);
+    }
+    // Only a form that could sign is asked about.
+    pledge::check_open(ctx, now())?;
+    let mut page = sign_page(base, csrf, ctx, None, &form.consent_name)?;
+    page.confirm_name = true;
+    page.consent_checked = true;
+    page.mark_svg = form.mark_svg.clone().unwrap_or_default();
+    Ok(Some(page))
 }
 
 /// The receipt of an invitation's pledge; `base` is the path of its pages.
@@ -140,14 +174,21 @@ pub(crate) fn receipt_page(
     ))
 }
 
+/// The signing form, wherever it is shown: by link, after SSO, at a kiosk.
 #[derive(Debug, Deserialize)]
 pub struct SignForm {
+    /// The signer session's CSRF token (after SSO only).
     #[serde(default)]
-    consent: Option<String>,
+    pub csrf: String,
     #[serde(default)]
-    consent_name: String,
+    pub consent: Option<String>,
     #[serde(default)]
-    mark_svg: Option<String>,
+    pub consent_name: String,
+    #[serde(default)]
+    pub mark_svg: Option<String>,
+    /// The signer answered "Apakah nama Anda benar?" by signing again.
+    #[serde(default)]
+    pub name_confirmed: Option<String>,
 }
 
 /// The form's POST. Success (first time or repeated) redirects to the receipt, so a double
@@ -189,6 +230,9 @@ async fn post_inner(
             &form.consent_name,
         )?;
         return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
+    }
+    if !already && let Some(page) = ask_name_first(&link_base(token), None, &ctx, form)? {
+        return Ok(html(StatusCode::OK, page));
     }
     let (client_ip, user_agent) = evidence(client, headers);
     let signed = pledge::sign(

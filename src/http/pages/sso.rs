@@ -353,18 +353,6 @@ pub async fn show(
     private(result.unwrap_or_else(page_error))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct SsoSignForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    consent: Option<String>,
-    #[serde(default)]
-    consent_name: String,
-    #[serde(default)]
-    mark_svg: Option<String>,
-}
-
 fn csrf_ok(signer: &Signer, sent: &str) -> bool {
     let a = signer.csrf.as_bytes();
     let b = sent.as_bytes();
@@ -388,7 +376,7 @@ pub async fn sign(
     ApiPath(id): ApiPath<i64>,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
-    ApiForm(form): ApiForm<SsoSignForm>,
+    ApiForm(form): ApiForm<signing::SignForm>,
 ) -> Response {
     let (signer, ctx) = match signer_invitation(&state, &jar, id).await {
         Ok(x) => x,
@@ -408,6 +396,12 @@ pub async fn sign(
                 &form.consent_name,
             )?;
             return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
+        }
+        if !already
+            && let Some(page) =
+                signing::ask_name_first(&base(id), Some(&signer.csrf), &ctx, &form)?
+        {
+            return Ok(html(StatusCode::OK, page));
         }
         let (client_ip, user_agent) = evidence(client, &headers);
         let signed = pledge::sign_after_sso(

@@ -177,9 +177,16 @@ fn pdftotext_finds_every_printed_field() {
             "ditandatangani secara elektronik".to_owned(),
         ];
         expected.extend(t.points.iter().cloned());
+        expected.push(t.sign_off());
         for want in expected {
             assert!(text.contains(&want), "missing {want:?} in:\n{text}");
         }
+        // The sign-off follows the template: a pakta integritas is not "berikrar".
+        assert_eq!(
+            text.contains("Yang berikrar,"),
+            t.code == "ikrar-netralitas-2024",
+            "{text}"
+        );
     }
 }
 
