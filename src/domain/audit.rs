@@ -23,19 +23,25 @@ pub fn action_text(code: &str) -> &'static str {
         "template.add" => "Naskah ditambahkan",
         "token.create" => "Token API dibuat",
         "user.add" => "Akun ditambahkan",
+        "user.link-oidc" => "Akun ditautkan ke SSO",
+        "login.refused" => "Masuk dengan SSO ditolak",
+        "signer.login.refused" => "Masuk penanda tangan dengan SSO ditolak",
+        "kiosk.start" => "Kiosk dimulai",
+        "kiosk.end" => "Kiosk diakhiri",
         _ => "Tindakan lain",
     }
 }
 
 /// The groups of the audit trail's filter: (value in the address, Indonesian name, the code
 /// prefix its events share).
-pub const GROUPS: [(&str, &str, &str); 6] = [
+pub const GROUPS: [(&str, &str, &str); 7] = [
     ("masuk", "Masuk dan keluar", "log"),
     ("kampanye", "Kampanye", "campaign."),
     ("tautan", "Tautan", "invitations."),
     ("ikrar", "Ikrar", "pledge."),
     ("roster", "Roster", "roster."),
     ("ekspor", "Ekspor", "export."),
+    ("kiosk", "Kiosk", "kiosk."),
 ];
 
 /// The code prefix of a filter group, if `group` is one.

@@ -115,9 +115,9 @@ mod tests {
 
     #[test]
     fn signed_via_round_trips() {
-        for v in [SignedVia::Link, SignedVia::Sso] {
+        for v in [SignedVia::Link, SignedVia::Kiosk, SignedVia::Sso] {
             assert_eq!(SignedVia::parse(v.as_str()), Some(v));
         }
-        assert_eq!(SignedVia::parse("kiosk"), None);
+        assert_eq!(SignedVia::parse("email"), None);
     }
 }

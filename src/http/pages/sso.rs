@@ -398,8 +398,7 @@ pub async fn sign(
             return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
         }
         if !already
-            && let Some(page) =
-                signing::ask_name_first(&base(id), Some(&signer.csrf), &ctx, &form)?
+            && let Some(page) = signing::ask_name_first(&base(id), Some(&signer.csrf), &ctx, &form)?
         {
             return Ok(html(StatusCode::OK, page));
         }
