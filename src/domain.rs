@@ -3,6 +3,7 @@
 pub mod account;
 pub mod campaign;
 pub mod compliance;
+pub mod contact;
 pub mod error;
 pub mod instansi;
 pub mod mark;

@@ -6,7 +6,8 @@
 //!
 //! Two layouts are understood: our simple `nip,nama,jenis,unit,jabatan`, and SIASN-style
 //! exports (`nipBaru`, `nama`, `jenisPegawaiNama`, `unorId`, `unorNama`, `unorIndukId`,
-//! `unorIndukNama`, `jabatanNama`, …). Whether to write anything is the caller's decision:
+//! `unorIndukNama`, `jabatanNama`, …). Both may carry the optional contact columns `email`
+//! and `telepon` (SIASN: `email`, `noHp`). Whether to write anything is the caller's decision:
 //! an import is all-or-nothing, so any error item means nothing is imported.
 //!
 //! SIASN's `nipLama` and `kedudukanPnsNama` are not read: the old NIP identifies nobody
@@ -25,8 +26,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::domain::ValidationError;
 use crate::domain::nip::{EmployeeKind, StaffId};
+use crate::domain::contact;
 use crate::domain::roster::{
-    MAX_ROW_ERRORS, MAX_TEXT_CHARS, RosterRow, RowError, RowErrors, UnitRef,
+    Contact, MAX_ROW_ERRORS, MAX_TEXT_CHARS, RosterRow, RowError, RowErrors, UnitRef,
 };
 use crate::domain::text;
 use crate::formats::xlsx_limits::{self, Limits};
@@ -93,9 +95,11 @@ enum Col {
     ParentId,
     ParentName,
     Position,
+    Email,
+    Phone,
 }
 
-const COLS: usize = 8;
+const COLS: usize = 10;
 
 /// (header key, canonical spelling for messages, column, required)
 type Layout = &'static [(&'static str, &'static str, Col, bool)];
@@ -106,6 +110,8 @@ const SIMPLE: Layout = &[
     ("jenis", "jenis", Col::Kind, true),
     ("unit", "unit", Col::Unit, true),
     ("jabatan", "jabatan", Col::Position, false),
+    ("email", "email", Col::Email, false),
+    ("telepon", "telepon", Col::Phone, false),
 ];
 
 const SIASN: Layout = &[
@@ -117,6 +123,8 @@ const SIASN: Layout = &[
     ("unorindukid", "unorIndukId", Col::ParentId, false),
     ("unorinduknama", "unorIndukNama", Col::ParentName, false),
     ("jabatannama", "jabatanNama", Col::Position, false),
+    ("email", "email", Col::Email, false),
+    ("nohp", "noHp", Col::Phone, false),
 ];
 
 /// Headers match regardless of case, spaces and underscores.
@@ -423,6 +431,23 @@ impl RowChecker {
         let parent_id = text(Col::ParentId, &mut fail).filter(|s| !s.is_empty());
         let parent_name = text(Col::ParentName, &mut fail).filter(|s| !s.is_empty());
         let position = text(Col::Position, &mut fail).filter(|s| !s.is_empty());
+        // Contact cells: a bad one is named by row and column, never echoed (SPEC 6).
+        let mut contact_cell = |c: Col, parse: fn(&str) -> Result<String, ValidationError>| {
+            match text(c, &mut fail)? {
+                s if s.is_empty() => Some(None),
+                s => match parse(&s) {
+                    Ok(v) => Some(Some(v)),
+                    Err(e) => {
+                        fail(c, e.code, e.message);
+                        None
+                    }
+                },
+            }
+        };
+        let contact = Contact {
+            email: contact_cell(Col::Email, contact::parse_email),
+            telepon: contact_cell(Col::Phone, contact::parse_mobile),
+        };
 
         let mut id = None;
         if let (Some(kind), Some(raw)) = (kind, values[Col::Nip as usize]) {
@@ -483,6 +508,7 @@ impl RowChecker {
                     unit,
                     parent_unit,
                     position,
+                    contact,
                 })
             }
             _ => Err(errors),
