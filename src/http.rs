@@ -81,6 +81,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/campaigns/{id}/close", post(admin::close_campaign))
         .route("/admin/campaigns/{id}/dasbor", get(dashboard::show))
+        .route(
+            "/admin/campaigns/{id}/pengingat",
+            get(pages::reminders::show).post(pages::reminders::run),
+        )
         .route("/acara/{id}", get(ceremony::screen))
         .route("/transparansi", get(pages::transparency::list))
         .route("/transparansi/{id}", get(pages::transparency::campaign))

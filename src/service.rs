@@ -16,6 +16,7 @@ pub mod offline;
 pub mod pledge;
 pub mod proof;
 pub mod read_cache;
+pub mod reminder;
 pub mod roster;
 pub mod sequencer;
 pub mod tiles;

@@ -34,6 +34,8 @@ pub struct Settings {
     pub witness_policy: Option<Policy>,
     /// Client networks that may read `/metrics`.
     pub metrics_allow: Vec<ipnet::IpNet>,
+    /// Where reminder emails go (SPEC 4.2), if anywhere.
+    pub smtp: Option<crate::service::reminder::SmtpConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +154,12 @@ pub async fn build_state(
         ))
     });
     let reads = Arc::new(ReadCache::new(live.log.clone()));
+    let mailer = settings
+        .smtp
+        .as_ref()
+        .map(crate::service::reminder::Mailer::new)
+        .transpose()
+        .map_err(ServiceError::from)?;
     let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
     let state = AppState {
         store,
@@ -179,6 +187,7 @@ pub async fn build_state(
         reads,
         metrics,
         metrics_allow: Arc::new(settings.metrics_allow),
+        mailer,
     };
     spawn_limiter_cleanup(&state);
     Ok(state)

@@ -161,6 +161,8 @@ pub struct InvitationTarget {
 pub struct SignContext {
     pub invitation_id: i64,
     pub revoked_at: Option<i64>,
+    /// Revoked because a reminder carried a fresh link (410 `token_replaced`).
+    pub replaced: bool,
     pub campaign_id: i64,
     pub instansi_id: i64,
     pub campaign_title: String,
@@ -538,6 +540,74 @@ pub trait Store: Send + Sync {
     /// Valid (not annulled) pledges of a campaign per hour, oldest first:
     /// (start of the hour as Unix time, count). Hours without pledges are absent.
     async fn signatures_per_hour(&self, campaign_id: i64) -> Result<Vec<(i64, i64)>>;
+
+    /// Opens reminder round `key` of a campaign, or finds the round that key already opened
+    /// (a repeated request must not send again).
+    async fn start_reminder_round(
+        &self,
+        campaign_id: i64,
+        channel: &str,
+        key: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<RoundStart>;
+    async fn finish_reminder_round(&self, round: i64, counts: RoundCounts, now: i64)
+    -> Result<()>;
+    /// In one write transaction: the unsigned targets of a campaign (in `unit`'s subtree,
+    /// or the one `number`), and for those `eligible` accepts a fresh link that replaces
+    /// their active one (which then answers `token_replaced`).
+    async fn replace_links(
+        &self,
+        campaign_id: i64,
+        unit: Option<i64>,
+        number: Option<&str>,
+        now: i64,
+        eligible: &(dyn for<'t> Fn(&'t ReminderTarget) -> bool + Send + Sync),
+        mint: &(dyn Fn() -> crate::domain::token::NewToken + Send + Sync),
+    ) -> Result<Vec<(ReminderTarget, Option<String>)>>;
+    /// Undoes [`Store::replace_links`] for people whose reminder could not be delivered:
+    /// their fresh link is revoked and the link it replaced, if any, is active again.
+    async fn restore_links(&self, campaign_id: i64, targets: &[ReminderTarget], now: i64)
+    -> Result<()>;
+}
+
+/// An unsigned target of a campaign as a reminder sees them, with their HR-only contact
+/// data and the link a reminder would replace.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ReminderTarget {
+    pub employee_id: i64,
+    pub number: String,
+    pub name: String,
+    pub unit: String,
+    pub email: Option<String>,
+    pub telepon: Option<String>,
+    /// The active invitation before this round.
+    pub invitation_id: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct RoundCounts {
+    pub sent: i64,
+    pub failed: i64,
+    pub skipped: i64,
+}
+
+/// A reminder round as stored.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ReminderRoundRow {
+    pub id: i64,
+    pub channel: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    #[sqlx(flatten)]
+    pub counts: RoundCounts,
+}
+
+#[derive(Clone, Debug)]
+pub enum RoundStart {
+    New(i64),
+    /// The key was used before: this is that round.
+    Repeated(ReminderRoundRow),
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]

@@ -74,6 +74,7 @@ pub(super) async fn serve(url: &str, args: ServeArgs) -> Result<()> {
             lookup_limit: args.lookup_limit,
             witness_policy,
             metrics_allow: args.metrics_allow.clone(),
+            smtp: super::remind::smtp_config(&args.smtp)?,
         },
     )
     .await?;

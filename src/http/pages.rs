@@ -6,6 +6,7 @@ pub mod ceremony;
 pub mod dashboard;
 pub mod login;
 pub mod public;
+pub mod reminders;
 pub mod signing;
 pub mod transparency;
 pub mod verify;

@@ -49,6 +49,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Client networks that may read `/metrics` (`--metrics-allow`).
     pub metrics_allow: Arc<Vec<IpNet>>,
+    /// The SMTP transport for reminder emails (`--smtp-url`), when configured.
+    pub mailer: Option<crate::service::reminder::Mailer>,
 }
 
 impl AppState {

@@ -155,6 +155,7 @@ pub fn settings() -> Settings {
         lookup_limit: 20,
         witness_policy: None,
         metrics_allow: ikrar::metrics::loopback_networks(),
+        smtp: None,
     }
 }
 
