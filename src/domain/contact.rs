@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn refuses_numbers_that_are_not_indonesian_mobiles() {
-        for raw in ["0271 123456", "+1 415 555 0100", "0812", "08123456789012345", "0812-34x6"] {
+        for raw in ["0271 123456", "+1 415 555 0100", "08991", "08993456789012345", "0899-34x6"] {
             let e = parse_mobile(raw).expect_err(raw);
             assert_eq!(e.code, "telepon_invalid");
             assert!(!e.message.contains(raw), "the number itself is never echoed");

@@ -1284,6 +1284,31 @@ mod tests {
     }
 
     #[test]
+    fn reads_contact_columns_and_names_bad_cells_by_row_and_column_without_echoing_them() {
+        let (_, items) = read(
+            b"nip,nama,jenis,unit,email,telepon\n\
+              199403142015021375,Bayu,PNS,Dinkes,bayu@dinkes.go.id,0812-1111-0001\n\
+              198909202022011971,Ani,PNS,Dinkes,ani(at)dinkes,0271 123456\n",
+        );
+        let first = items[0].as_ref().unwrap();
+        assert_eq!(first.contact.email.as_ref().unwrap().as_deref(), Some("bayu@dinkes.go.id"));
+        assert_eq!(first.contact.telepon.as_ref().unwrap().as_deref(), Some("6281211110001"));
+        let errors = items[1].as_ref().unwrap_err();
+        let named: Vec<(u64, &str, &str)> = errors
+            .iter()
+            .map(|e| (e.line, e.column.as_str(), e.code))
+            .collect();
+        assert_eq!(
+            named,
+            [(3, "email", "email_invalid"), (3, "telepon", "telepon_invalid")]
+        );
+        assert!(errors.iter().all(|e| !e.message.contains("ani(at)") && !e.message.contains("0271")));
+        // A file without the columns says nothing about contact data (a re-import keeps it).
+        let (_, items) = read(b"nip,nama,jenis,unit\n199403142015021375,Bayu,PNS,Dinkes\n");
+        assert_eq!(items[0].as_ref().unwrap().contact, Contact::default());
+    }
+
+    #[test]
     fn reports_every_error_in_a_row() {
         let input = "NIP,Nama,Jenis,Unit,Jabatan\n198503302010131001,,Honorer,,\n";
         let (_, items) = read(input.as_bytes());
@@ -1506,6 +1531,19 @@ mod tests {
             assert_eq!(rows[0].id.as_str(), "198905312013062641");
             assert_eq!(rows[0].unit.key, "A5EB03E20004");
             assert_eq!(rows[39].line, 41);
+        }
+
+        #[test]
+        fn siasn_sheet_reads_contact_columns_even_a_phone_stored_as_a_number() {
+            let csv = b"nipBaru;nama;jenisPegawaiNama;unorNama;email;noHp\n\
+                199403142015021375;Bayu Purnomo;PNS;Dinas Kesehatan;bayu@dinkes.go.id;81211110001\n\
+                198909202022011971;Ani;PNS;Dinas Kesehatan;;\n";
+            let (_, items) = read_xlsx(workbook_from_csv(csv, b';', &["noHp"]));
+            let rows: Vec<RosterRow> = items.into_iter().map(Result::unwrap).collect();
+            assert_eq!(rows[0].contact.email, Some(Some("bayu@dinkes.go.id".to_owned())));
+            assert_eq!(rows[0].contact.telepon, Some(Some("6281211110001".to_owned())));
+            assert_eq!(rows[1].contact.email, Some(None));
+            assert_eq!(rows[1].contact.telepon, Some(None));
         }
 
         #[test]

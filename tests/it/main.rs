@@ -17,6 +17,7 @@ mod operations;
 mod proof;
 mod read_path;
 mod recovery;
+mod reminders;
 mod roster_limits;
 mod screens;
 mod store;
