@@ -551,8 +551,7 @@ pub trait Store: Send + Sync {
         actor: &str,
         now: i64,
     ) -> Result<RoundStart>;
-    async fn finish_reminder_round(&self, round: i64, counts: RoundCounts, now: i64)
-    -> Result<()>;
+    async fn finish_reminder_round(&self, round: i64, counts: RoundCounts, now: i64) -> Result<()>;
     /// In one write transaction: the unsigned targets of a campaign (in `unit`'s subtree,
     /// or the one `number`), and for those `eligible` accepts a fresh link that replaces
     /// their active one (which then answers `token_replaced`).
@@ -567,8 +566,12 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<(ReminderTarget, Option<String>)>>;
     /// Undoes [`Store::replace_links`] for people whose reminder could not be delivered:
     /// their fresh link is revoked and the link it replaced, if any, is active again.
-    async fn restore_links(&self, campaign_id: i64, targets: &[ReminderTarget], now: i64)
-    -> Result<()>;
+    async fn restore_links(
+        &self,
+        campaign_id: i64,
+        targets: &[ReminderTarget],
+        now: i64,
+    ) -> Result<()>;
 }
 
 /// An unsigned target of a campaign as a reminder sees them, with their HR-only contact

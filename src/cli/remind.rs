@@ -76,7 +76,10 @@ pub(super) async fn remind(store: &dyn Store, args: &RemindArgs) -> Result<()> {
     }
     eprintln!("{}", outcome.message());
     for f in &outcome.failed {
-        eprintln!("  gagal: {} {} ({}): {}", f.number, f.name, f.unit, f.reason);
+        eprintln!(
+            "  gagal: {} {} ({}): {}",
+            f.number, f.name, f.unit, f.reason
+        );
     }
     Ok(())
 }

@@ -101,10 +101,19 @@ mod tests {
 
     #[test]
     fn refuses_numbers_that_are_not_indonesian_mobiles() {
-        for raw in ["0271 123456", "+1 415 555 0100", "08991", "08993456789012345", "0899-34x6"] {
+        for raw in [
+            "0271 123456",
+            "+1 415 555 0100",
+            "08991",
+            "08993456789012345",
+            "0899-34x6",
+        ] {
             let e = parse_mobile(raw).expect_err(raw);
             assert_eq!(e.code, "telepon_invalid");
-            assert!(!e.message.contains(raw), "the number itself is never echoed");
+            assert!(
+                !e.message.contains(raw),
+                "the number itself is never echoed"
+            );
         }
     }
 
@@ -114,8 +123,19 @@ mod tests {
             parse_email(" budi@bkpsdm.surakarta.go.id ").expect("valid"),
             "budi@bkpsdm.surakarta.go.id"
         );
-        for raw in ["budi", "budi@", "a@b@c.id", "a@x.id, b@x.id", "budi@localhost", "a b@x.id"] {
-            assert_eq!(parse_email(raw).expect_err(raw).code, "email_invalid", "{raw}");
+        for raw in [
+            "budi",
+            "budi@",
+            "a@b@c.id",
+            "a@x.id, b@x.id",
+            "budi@localhost",
+            "a b@x.id",
+        ] {
+            assert_eq!(
+                parse_email(raw).expect_err(raw).code,
+                "email_invalid",
+                "{raw}"
+            );
         }
     }
 }

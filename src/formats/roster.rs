@@ -25,8 +25,8 @@ use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::domain::ValidationError;
-use crate::domain::nip::{EmployeeKind, StaffId};
 use crate::domain::contact;
+use crate::domain::nip::{EmployeeKind, StaffId};
 use crate::domain::roster::{
     Contact, MAX_ROW_ERRORS, MAX_TEXT_CHARS, RosterRow, RowError, RowErrors, UnitRef,
 };
@@ -1291,8 +1291,14 @@ mod tests {
               198909202022011971,Ani,PNS,Dinkes,ani(at)dinkes,0271 123456\n",
         );
         let first = items[0].as_ref().unwrap();
-        assert_eq!(first.contact.email.as_ref().unwrap().as_deref(), Some("bayu@dinkes.go.id"));
-        assert_eq!(first.contact.telepon.as_ref().unwrap().as_deref(), Some("6281211110001"));
+        assert_eq!(
+            first.contact.email.as_ref().unwrap().as_deref(),
+            Some("bayu@dinkes.go.id")
+        );
+        assert_eq!(
+            first.contact.telepon.as_ref().unwrap().as_deref(),
+            Some("6281211110001")
+        );
         let errors = items[1].as_ref().unwrap_err();
         let named: Vec<(u64, &str, &str)> = errors
             .iter()
@@ -1300,9 +1306,16 @@ mod tests {
             .collect();
         assert_eq!(
             named,
-            [(3, "email", "email_invalid"), (3, "telepon", "telepon_invalid")]
+            [
+                (3, "email", "email_invalid"),
+                (3, "telepon", "telepon_invalid")
+            ]
         );
-        assert!(errors.iter().all(|e| !e.message.contains("ani(at)") && !e.message.contains("0271")));
+        assert!(
+            errors
+                .iter()
+                .all(|e| !e.message.contains("ani(at)") && !e.message.contains("0271"))
+        );
         // A file without the columns says nothing about contact data (a re-import keeps it).
         let (_, items) = read(b"nip,nama,jenis,unit\n199403142015021375,Bayu,PNS,Dinkes\n");
         assert_eq!(items[0].as_ref().unwrap().contact, Contact::default());
@@ -1540,8 +1553,14 @@ mod tests {
                 198909202022011971;Ani;PNS;Dinas Kesehatan;;\n";
             let (_, items) = read_xlsx(workbook_from_csv(csv, b';', &["noHp"]));
             let rows: Vec<RosterRow> = items.into_iter().map(Result::unwrap).collect();
-            assert_eq!(rows[0].contact.email, Some(Some("bayu@dinkes.go.id".to_owned())));
-            assert_eq!(rows[0].contact.telepon, Some(Some("6281211110001".to_owned())));
+            assert_eq!(
+                rows[0].contact.email,
+                Some(Some("bayu@dinkes.go.id".to_owned()))
+            );
+            assert_eq!(
+                rows[0].contact.telepon,
+                Some(Some("6281211110001".to_owned()))
+            );
             assert_eq!(rows[1].contact.email, Some(None));
             assert_eq!(rows[1].contact.telepon, Some(None));
         }

@@ -93,7 +93,10 @@ impl std::fmt::Debug for SmtpConfig {
             let _ = u.set_password(Some("***"));
         }
         f.debug_struct("SmtpConfig")
-            .field("url", &url.map_or("<invalid>".to_owned(), |u| u.to_string()))
+            .field(
+                "url",
+                &url.map_or("<invalid>".to_owned(), |u| u.to_string()),
+            )
             .field("from", &self.from)
             .finish()
     }
@@ -328,7 +331,10 @@ pub async fn remind(
     let channel = request.channel;
     let eligible = move |t: &ReminderTarget| match channel {
         Channel::Email => t.email.is_some(),
-        Channel::Whatsapp => t.telepon.as_deref().is_some_and(|p| parse_mobile(p).is_ok()),
+        Channel::Whatsapp => t
+            .telepon
+            .as_deref()
+            .is_some_and(|p| parse_mobile(p).is_ok()),
     };
     let targets = store
         .replace_links(
@@ -406,7 +412,9 @@ pub async fn remind(
         }
         (Channel::Email, None) => unreachable!("checked above"),
     }
-    outcome.failed.sort_by(|a, b| (&a.unit, &a.name).cmp(&(&b.unit, &b.name)));
+    outcome
+        .failed
+        .sort_by(|a, b| (&a.unit, &a.name).cmp(&(&b.unit, &b.name)));
     outcome.failed_count = outcome.failed.len() as i64;
     store
         .finish_reminder_round(
@@ -611,9 +619,9 @@ async fn send_with_retries(
                     Some(code) => {
                         format!("gagal sementara setelah {ATTEMPTS} percobaan (kode {code})")
                     }
-                    None => format!(
-                        "server surel tidak dapat dihubungi setelah {ATTEMPTS} percobaan"
-                    ),
+                    None => {
+                        format!("server surel tidak dapat dihubungi setelah {ATTEMPTS} percobaan")
+                    }
                 });
             }
             Err(_) => {
@@ -669,7 +677,10 @@ mod tests {
             url: "http://mail".into(),
             ..cfg.clone()
         };
-        assert_eq!(Mailer::new(&bad).err().map(|e| e.code), Some("smtp_url_invalid"));
+        assert_eq!(
+            Mailer::new(&bad).err().map(|e| e.code),
+            Some("smtp_url_invalid")
+        );
         let bad_from = SmtpConfig {
             from: "not an address".into(),
             ..cfg

@@ -1077,12 +1077,7 @@ where
         Ok(RoundStart::Repeated(row))
     }
 
-    async fn finish_reminder_round(
-        &self,
-        round: i64,
-        counts: RoundCounts,
-        now: i64,
-    ) -> Result<()> {
+    async fn finish_reminder_round(&self, round: i64, counts: RoundCounts, now: i64) -> Result<()> {
         sqlx::query(
             "UPDATE reminder_rounds SET finished_at = $1, sent = $2, failed = $3, skipped = $4
              WHERE id = $5",
@@ -1109,13 +1104,12 @@ where
         let mut tx = self.begin_write().await?;
         // Read inside the write transaction: someone who signs meanwhile is not reminded,
         // and the link that made their pledge is never replaced.
-        let targets: Vec<ReminderTarget> =
-            sqlx::query_as(sqlx::AssertSqlSafe(reminder_targets()))
-                .bind(campaign_id)
-                .bind(unit)
-                .bind(number)
-                .fetch_all(&mut *tx)
-                .await?;
+        let targets: Vec<ReminderTarget> = sqlx::query_as(sqlx::AssertSqlSafe(reminder_targets()))
+            .bind(campaign_id)
+            .bind(unit)
+            .bind(number)
+            .fetch_all(&mut *tx)
+            .await?;
         let out: Vec<(ReminderTarget, Option<NewToken>)> = targets
             .into_iter()
             .map(|t| {
@@ -1130,8 +1124,9 @@ where
         for chunk in fresh.chunks(DB::CHUNK) {
             let old: Vec<i64> = chunk.iter().filter_map(|(t, _)| t.invitation_id).collect();
             if !old.is_empty() {
-                let mut qb =
-                    QueryBuilder::<DB>::new("UPDATE invitations SET replaced = TRUE, revoked_at = ");
+                let mut qb = QueryBuilder::<DB>::new(
+                    "UPDATE invitations SET replaced = TRUE, revoked_at = ",
+                );
                 qb.push_bind(now);
                 qb.push(" WHERE revoked_at IS NULL AND id IN (");
                 let mut sep = qb.separated(", ");

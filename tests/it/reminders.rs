@@ -129,7 +129,10 @@ fn by_person(messages: &[Value]) -> BTreeMap<String, String> {
         assert_eq!(rcpt.len(), 1, "one recipient per message: {m}");
         let nip = addresses[rcpt[0].as_str().expect("address")].clone();
         let subject = m["subject"].as_str().expect("subject");
-        assert!(subject.starts_with("Pengingat: Ikrar Netralitas"), "{subject}");
+        assert!(
+            subject.starts_with("Pengingat: Ikrar Netralitas"),
+            "{subject}"
+        );
         let body = m["body"].as_str().expect("body");
         assert!(
             body.starts_with("Yth. ") && body.contains("belum menandatangani"),
@@ -265,7 +268,10 @@ async fn assert_replaced(app: &TestApp, token: &str) {
     );
     let page = app.get(&format!("/s/{token}")).await;
     assert_eq!(page.status, StatusCode::GONE);
-    assert!(page.text().contains("Tautan baru telah dikirim kepada Anda"));
+    assert!(
+        page.text()
+            .contains("Tautan baru telah dikirim kepada Anda")
+    );
 }
 
 async fn assert_usable(app: &TestApp, token: &str) {
@@ -351,7 +357,10 @@ async fn email_rounds_reach_each_unsigned_target_with_an_address_once_with_a_fre
     ));
     let round3 = by_person(&sink.take());
     assert_eq!(keys(&round3), set(&[WIWIK, HERU]), "{log}");
-    assert!(log.contains("2 surel terkirim, 0 gagal, 1 tanpa alamat surel"), "{log}");
+    assert!(
+        log.contains("2 surel terkirim, 0 gagal, 1 tanpa alamat surel"),
+        "{log}"
+    );
 
     // The API sends the same; the same round key again sends nothing.
     let token = hr_token(&app, instansi_id(&app).await).await;
@@ -361,7 +370,11 @@ async fn email_rounds_reach_each_unsigned_target_with_an_address_once_with_a_fre
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let v = res.json();
     assert_eq!(
-        (v["sent"].as_i64(), v["failed_count"].as_i64(), v["repeated"].as_bool()),
+        (
+            v["sent"].as_i64(),
+            v["failed_count"].as_i64(),
+            v["repeated"].as_bool()
+        ),
         (Some(1), Some(0), Some(false)),
         "{v}"
     );
@@ -410,7 +423,10 @@ async fn email_rounds_reach_each_unsigned_target_with_an_address_once_with_a_fre
             .request(
                 Method::POST,
                 &format!("/admin/campaigns/{campaign}/pengingat"),
-                Some(("application/x-www-form-urlencoded", form.clone().into_bytes())),
+                Some((
+                    "application/x-www-form-urlencoded",
+                    form.clone().into_bytes(),
+                )),
                 &[("cookie", &cookie)],
                 local(),
             )
@@ -418,8 +434,16 @@ async fn email_rounds_reach_each_unsigned_target_with_an_address_once_with_a_fre
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
         answers.push(res.text());
     }
-    assert!(answers[0].contains("1 surel terkirim, 1 gagal"), "{}", answers[0]);
-    assert!(answers[1].contains("sudah dijalankan sebelumnya"), "{}", answers[1]);
+    assert!(
+        answers[0].contains("1 surel terkirim, 1 gagal"),
+        "{}",
+        answers[0]
+    );
+    assert!(
+        answers[1].contains("sudah dijalankan sebelumnya"),
+        "{}",
+        answers[1]
+    );
     assert_eq!(keys(&by_person(&sink.take())), set(&[WIWIK]));
 
     // Every round is in the audit trail, in Indonesian, without contact data.
@@ -432,10 +456,19 @@ async fn email_rounds_reach_each_unsigned_target_with_an_address_once_with_a_fre
         .iter()
         .filter(|e| e.action == "reminder.email")
         .collect();
-    assert_eq!(rounds.len(), 6, "three CLI rounds, two API rounds, one page round");
-    assert!(rounds.iter().all(|e| e.summary.starts_with("putaran pengingat surel kampanye")
-        && !e.summary.contains('@')));
-    assert!(rounds.iter().any(|e| e.summary.contains("(unit Dinas Pendidikan)")));
+    assert_eq!(
+        rounds.len(),
+        6,
+        "three CLI rounds, two API rounds, one page round"
+    );
+    assert!(rounds.iter().all(
+        |e| e.summary.starts_with("putaran pengingat surel kampanye") && !e.summary.contains('@')
+    ));
+    assert!(
+        rounds
+            .iter()
+            .any(|e| e.summary.contains("(unit Dinas Pendidikan)"))
+    );
 }
 
 /// A CLI run that must have succeeded; its stderr (where people's output goes).
@@ -456,11 +489,15 @@ fn round_key(html: &str, prefix: &str) -> String {
 fn link_in_wa(wa: &str, telepon: &str) -> String {
     let prefix = format!("https://wa.me/{telepon}?text=");
     assert!(wa.starts_with(&prefix), "{wa}");
-    let text: String = url::form_urlencoded::parse(format!("text={}", &wa[prefix.len()..]).as_bytes())
-        .find(|(k, _)| k == "text")
-        .map(|(_, v)| v.into_owned())
-        .expect("text");
-    assert!(text.starts_with("Yth. ") && text.contains("belum menandatangani"), "{text}");
+    let text: String =
+        url::form_urlencoded::parse(format!("text={}", &wa[prefix.len()..]).as_bytes())
+            .find(|(k, _)| k == "text")
+            .map(|(_, v)| v.into_owned())
+            .expect("text");
+    assert!(
+        text.starts_with("Yth. ") && text.contains("belum menandatangani"),
+        "{text}"
+    );
     link_in(&text)
 }
 
@@ -471,7 +508,12 @@ async fn whatsapp_rounds_give_click_to_chat_links_whose_text_holds_a_working_lin
     let dir = tempfile::tempdir().expect("dir");
 
     // Email needs an SMTP server; none is configured here.
-    let refused = remind(&url, &["--campaign", &campaign, "--channel", "email"], None, false);
+    let refused = remind(
+        &url,
+        &["--campaign", &campaign, "--channel", "email"],
+        None,
+        false,
+    );
     assert!(!refused.status.success());
     assert!(stderr(&refused).contains("--smtp-url"));
 
@@ -479,7 +521,13 @@ async fn whatsapp_rounds_give_click_to_chat_links_whose_text_holds_a_working_lin
     let cookie = session(&app, Some(instansi_id(&app).await), "hr-wa").await;
     let page_path = format!("/admin/campaigns/{campaign}/pengingat");
     let page = app
-        .request(Method::GET, &page_path, None, &[("cookie", &cookie)], local())
+        .request(
+            Method::GET,
+            &page_path,
+            None,
+            &[("cookie", &cookie)],
+            local(),
+        )
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
     let form = format!(
@@ -490,7 +538,10 @@ async fn whatsapp_rounds_give_click_to_chat_links_whose_text_holds_a_working_lin
         app.request(
             Method::POST,
             &page_path,
-            Some(("application/x-www-form-urlencoded", form.clone().into_bytes())),
+            Some((
+                "application/x-www-form-urlencoded",
+                form.clone().into_bytes(),
+            )),
             &[("cookie", &cookie)],
             local(),
         )
@@ -499,8 +550,14 @@ async fn whatsapp_rounds_give_click_to_chat_links_whose_text_holds_a_working_lin
     let res = press().await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let html = res.text();
-    assert!(html.contains("1 tautan WhatsApp dibuat, 0 gagal, 2 tanpa nomor telepon"), "{html}");
-    assert!(html.contains("href=\"https://wa.me/6281211110007?text="), "{html}");
+    assert!(
+        html.contains("1 tautan WhatsApp dibuat, 0 gagal, 2 tanpa nomor telepon"),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"https://wa.me/6281211110007?text="),
+        "{html}"
+    );
     let data = html
         .split("href=\"data:text/csv;charset=utf-8;base64,")
         .nth(1)
@@ -517,12 +574,18 @@ async fn whatsapp_rounds_give_click_to_chat_links_whose_text_holds_a_working_lin
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect("row")).collect();
     assert_eq!(rows.len(), 1);
     assert_eq!((&rows[0][0], &rows[0][3]), (HERU, "6281211110007"));
-    assert!(html.contains(&rows[0][4]), "the page and the CSV hold the same link");
+    assert!(
+        html.contains(&rows[0][4]),
+        "the page and the CSV hold the same link"
+    );
     signs(&app, &link_in_wa(&rows[0][4], "6281211110007")).await;
     assert_replaced(&app, &first[HERU]).await;
     // Pressed again: the round is not run twice.
     let again = press().await.text();
-    assert!(again.contains("sudah dijalankan sebelumnya") && !again.contains("wa.me/"), "{again}");
+    assert!(
+        again.contains("sudah dijalankan sebelumnya") && !again.contains("wa.me/"),
+        "{again}"
+    );
 
     // The CLI round for everyone else with a number.
     let wa = dir.path().join("wa.csv");
@@ -576,7 +639,10 @@ async fn whatsapp_rounds_give_click_to_chat_links_whose_text_holds_a_working_lin
         .await
         .expect("audit");
     assert_eq!(
-        events.iter().filter(|e| e.action == "reminder.whatsapp").count(),
+        events
+            .iter()
+            .filter(|e| e.action == "reminder.whatsapp")
+            .count(),
         2
     );
 }
@@ -588,25 +654,168 @@ async fn a_roster_with_a_bad_contact_cell_imports_nothing_and_names_row_and_colu
     ok(&ikrar(
         &url,
         &[
-            "instansi", "add", "--code", "solo", "--name", "Pemerintah Kota Solo", "--place", "Solo",
+            "instansi",
+            "add",
+            "--code",
+            "solo",
+            "--name",
+            "Pemerintah Kota Solo",
+            "--place",
+            "Solo",
         ],
     ));
     let dir = tempfile::tempdir().expect("dir");
     let bad = dir.path().join("bad.csv");
     let mut text = std::fs::read_to_string(fixture("roster-contacts.csv")).expect("fixture");
-    text = text.replace("fajar.prakoso@dinkes.surakarta.test", "fajar.prakoso(at)dinkes");
+    text = text.replace(
+        "fajar.prakoso@dinkes.surakarta.test",
+        "fajar.prakoso(at)dinkes",
+    );
     text = text.replace("6281211110007", "0271-123456");
     std::fs::write(&bad, text).expect("write");
     let out = ikrar(
         &url,
-        &["roster", "import", "--instansi", "solo", bad.to_str().expect("utf8")],
+        &[
+            "roster",
+            "import",
+            "--instansi",
+            "solo",
+            bad.to_str().expect("utf8"),
+        ],
     );
     assert!(!out.status.success());
     let log = stderr(&out);
     assert!(log.contains("baris 4, kolom email"), "{log}");
     assert!(log.contains("baris 8, kolom telepon"), "{log}");
-    assert!(!log.contains("(at)") && !log.contains("0271"), "cells are not echoed: {log}");
+    assert!(
+        !log.contains("(at)") && !log.contains("0271"),
+        "cells are not echoed: {log}"
+    );
     let store = db.store().await;
-    let inst = store.instansi_by_code("solo").await.expect("q").expect("instansi");
-    assert!(store.employees(inst.id, "%", 10, 0).await.expect("q").is_empty());
+    let inst = store
+        .instansi_by_code("solo")
+        .await
+        .expect("q")
+        .expect("instansi");
+    assert!(
+        store
+            .employees(inst.id, "%", 10, 0)
+            .await
+            .expect("q")
+            .is_empty()
+    );
+
+    // A later file without the contact columns keeps the stored contact data; one with an
+    // empty cell clears it.
+    ok(&ikrar(
+        &url,
+        &[
+            "roster",
+            "import",
+            "--instansi",
+            "solo",
+            &fixture("roster-contacts.csv"),
+        ],
+    ));
+    let plain = dir.path().join("plain.csv");
+    let cut = |keep: usize| -> String {
+        std::fs::read_to_string(fixture("roster-contacts.csv"))
+            .expect("fixture")
+            .lines()
+            .map(|l| {
+                let mut r = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .from_reader(l.as_bytes());
+                let rec = r.records().next().expect("one").expect("record");
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(rec.iter().take(keep)).expect("write");
+                String::from_utf8(w.into_inner().expect("flush")).expect("utf8")
+            })
+            .collect()
+    };
+    std::fs::write(&plain, cut(5)).expect("write");
+    ok(&ikrar(
+        &url,
+        &[
+            "roster",
+            "import",
+            "--instansi",
+            "solo",
+            plain.to_str().expect("utf8"),
+        ],
+    ));
+    let now = chrono::Utc::now();
+    let campaign: i64 = ok(&ikrar(
+        &url,
+        &[
+            "campaign",
+            "create",
+            "--instansi",
+            "solo",
+            "--template",
+            "ikrar-netralitas-2024@1",
+            "--title",
+            "Uji",
+            "--place",
+            "Solo",
+            "--opens",
+            &(now - chrono::Duration::hours(1)).to_rfc3339(),
+            "--closes",
+            &(now + chrono::Duration::days(1)).to_rfc3339(),
+        ],
+    ))
+    .trim()
+    .parse()
+    .expect("id");
+    let contacts = |store: std::sync::Arc<dyn ikrar::store::Store>| async move {
+        store
+            .replace_links(
+                campaign,
+                None,
+                None,
+                0,
+                &|_| false,
+                &ikrar::domain::token::mint,
+            )
+            .await
+            .expect("targets")
+            .into_iter()
+            .map(|(t, _)| (t.number, (t.email, t.telepon)))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let kept = contacts(db.store().await).await;
+    assert_eq!(
+        kept[HERU],
+        (
+            Some("heru.prakoso@disdik.surakarta.test".to_owned()),
+            Some("6281211110007".to_owned())
+        )
+    );
+    assert_eq!(kept[ENDANG], (None, None));
+    // Email column present but emptied: cleared; telepon column absent: kept.
+    let emptied: String = cut(6)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l}\n")
+            } else {
+                let (head, _) = l.rsplit_once(',').expect("email column");
+                format!("{head},\n")
+            }
+        })
+        .collect();
+    std::fs::write(&plain, emptied).expect("write");
+    ok(&ikrar(
+        &url,
+        &[
+            "roster",
+            "import",
+            "--instansi",
+            "solo",
+            plain.to_str().expect("utf8"),
+        ],
+    ));
+    let cleared = contacts(db.store().await).await;
+    assert_eq!(cleared[HERU], (None, Some("6281211110007".to_owned())));
 }

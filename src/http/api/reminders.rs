@@ -133,8 +133,7 @@ pub async fn send_reminders(
 ) -> AppResult<Json<ReminderResponse>> {
     caller.must_manage()?;
     let c = owned_campaign(&state, &caller, id).await?;
-    let channel = Channel::parse(&req.channel)
-        .map_err(crate::service::ServiceError::from)?;
+    let channel = Channel::parse(&req.channel).map_err(crate::service::ServiceError::from)?;
     let outcome = reminder::remind(
         state.store.as_ref(),
         state.mailer.as_ref(),
