@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reminder emails to a local SMTP server (SPEC 8: 10,000 people in <= 60 s), through the
-# real `ikrar remind` and the aiosmtpd sink the tests use (tests/python/smtp_sink.py, which
-# parses every message and writes it to its own file).
+# real `ikrar remind` and the aiosmtpd server the tests use (tests/python/smtp_sink.py), here
+# with --raw: each message is written to its own file as received (the tests also parse it).
 #
 #   scripts/bench-reminders.sh [IKRAR_BINARY] [ROWS]     # default: target/release/ikrar 10000
 #
@@ -36,19 +36,20 @@ id="$("$bin" campaign create --instansi bench --template ikrar-netralitas-2024@1
 "$bin" invitations --campaign "$id" --out "$work/links.csv" --public-url http://127.0.0.1:18080 2>/dev/null
 
 mkdir "$work/mail"
-coproc SINK { exec python3 "$root/tests/python/smtp_sink.py" "$work/mail"; }
+coproc SINK { exec python3 "$root/tests/python/smtp_sink.py" "$work/mail" --raw; }
 sink_pid="$SINK_PID"
 read -r ready port <&"${SINK[0]}"
 [ "$ready" = ready ] || { echo "the SMTP sink did not start" >&2; exit 1; }
 
 start="$(date +%s.%N)"
-/usr/bin/time -f "%M" -o "$work/rss" "$bin" remind --campaign "$id" --channel email \
+/usr/bin/time -f "%M %U %S" -o "$work/rss" "$bin" remind --campaign "$id" --channel email \
   --smtp-url "smtp://127.0.0.1:$port" --smtp-from "BKPSDM Uji <noreply@bkpsdm.uji.test>" \
   --public-url http://127.0.0.1:18080 2> "$work/remind.log"
 end="$(date +%s.%N)"
-accepted="$(find "$work/mail" -name '*.json' | wc -l)"
+accepted="$(find "$work/mail" -name '*.eml' | wc -l)"
 tail -n 3 "$work/remind.log" >&2
-awk -v s="$start" -v e="$end" -v n="$accepted" -v rss="$(cat "$work/rss")" 'BEGIN {
+read -r rss user sys < "$work/rss"
+awk -v s="$start" -v e="$end" -v n="$accepted" -v rss="$rss" -v u="$user" -v y="$sys" 'BEGIN {
   t = e - s
-  printf "%d reminder emails accepted in %.1f s (%.0f/s); ikrar remind peak RSS %.0f MiB\n", n, t, n / t, rss / 1024
+  printf "%d reminder emails accepted in %.1f s (%.0f/s); ikrar remind: %.1f s user + %.1f s system CPU, peak RSS %.0f MiB\n", n, t, n / t, u, y, rss / 1024
 }'
