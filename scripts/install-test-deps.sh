@@ -4,7 +4,8 @@
 # openssl (key interoperability), Python's cryptography (independent vector check),
 # tlog-scales (an independent tlog-tiles reader), aics-witness (an independent tlog-witness),
 # oidc-provider-mock (a real OpenID Connect provider for the SSO tests),
-# prometheus-client, openapi-spec-validator and schemathesis (see below), and
+# prometheus-client, openapi-spec-validator and schemathesis (see below), aiosmtpd (a real
+# SMTP server for the reminder tests), and
 # starts the local PostgreSQL cluster if it is installed but not running.
 set -euo pipefail
 
@@ -31,6 +32,8 @@ python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q '
 python3 -c 'import openapi_spec_validator' 2>/dev/null || python3 -m pip install -q 'openapi-spec-validator==0.9.0'
 python3 -m schemathesis.cli --version 2>/dev/null | grep -q 'version 4\.32\.5$' \
   || python3 -m pip install -q 'schemathesis==4.32.5'
+# A real SMTP server that the reminder tests and benchmark start (tests/python/smtp_sink.py).
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q 'aiosmtpd==1.4.6'
 
 # aics-witness: an independent C2SP tlog-witness (PyPI), which the witnessing tests run beside
 # `ikrar witness serve`. It needs Python 3.12 or newer, in its own virtual environment under

@@ -5,6 +5,7 @@ pub mod args;
 mod audit;
 mod campaign;
 pub mod loadtest;
+mod remind;
 mod roster;
 mod serve;
 mod setup;
@@ -113,6 +114,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
                 Command::Campaign(c) => campaign::campaign(store.as_ref(), c).await,
                 Command::Invitations(args) => campaign::invitations(store.as_ref(), &args).await,
+                Command::Remind(args) => remind::remind(store.as_ref(), &args).await,
                 Command::Backup { file } => setup::backup(&url, &file).await,
                 Command::Export(ExportCommand::Compliance {
                     campaign,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod campaign;
 pub mod compliance;
 pub mod consent;
+pub mod contact;
 pub mod error;
 pub mod instansi;
 pub mod mark;

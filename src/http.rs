@@ -135,6 +135,10 @@ pub fn router(state: AppState) -> Router {
             get(dashboard::events),
         )
         .route("/static/dasbor.js", get(dashboard::script))
+        .route(
+            "/admin/campaigns/{id}/pengingat",
+            get(pages::reminders::show).post(pages::reminders::run),
+        )
         .route("/acara/{id}", get(ceremony::screen))
         .route("/periksa", get(pages::periksa::show))
         .route("/periksa-sw.js", get(pages::periksa::service_worker))

@@ -21,6 +21,7 @@ pub mod pledge;
 pub mod pledge_search;
 pub mod proof;
 pub mod read_cache;
+pub mod reminder;
 pub mod roster;
 pub mod sequencer;
 pub mod sso;

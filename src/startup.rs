@@ -36,6 +36,8 @@ pub struct Settings {
     pub metrics_allow: Vec<ipnet::IpNet>,
     /// Sign-in with SSO (`--oidc-*`); its callback is under the public URL.
     pub oidc: Option<crate::service::oidc::OidcSettings>,
+    /// Where reminder emails go (SPEC 4.2), if anywhere.
+    pub smtp: Option<crate::service::reminder::SmtpConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +158,12 @@ pub async fn build_state(
         ))
     });
     let reads = Arc::new(ReadCache::new(live.log.clone()));
+    let mailer = settings
+        .smtp
+        .as_ref()
+        .map(crate::service::reminder::Mailer::new)
+        .transpose()
+        .map_err(ServiceError::from)?;
     let per_minute = NonZeroU32::new(settings.lookup_limit.max(1)).expect("at least one");
     let oidc = match settings.oidc {
         Some(o) => {
@@ -195,6 +203,7 @@ pub async fn build_state(
         metrics,
         metrics_allow: Arc::new(settings.metrics_allow),
         oidc,
+        mailer,
     };
     spawn_limiter_cleanup(&state);
     crate::service::housekeeping::spawn_purger(&state.store);

@@ -165,6 +165,8 @@ pub struct InvitationTarget {
 pub struct SignContext {
     pub invitation_id: i64,
     pub revoked_at: Option<i64>,
+    /// Revoked because a reminder carried a fresh link (410 `token_replaced`).
+    pub replaced: bool,
     pub campaign_id: i64,
     pub instansi_id: i64,
     pub campaign_title: String,
@@ -588,6 +590,37 @@ pub trait Store: admin::AdminStore + Send + Sync {
     async fn delete_signer_session(&self, id_hash: &[u8; 32]) -> Result<()>;
     /// Active (not revoked) invitations of active ASN staff with this NIP, in every instansi.
     async fn invitations_by_nip(&self, nip: &str) -> Result<Vec<SignContext>>;
+    /// Opens reminder round `key` of a campaign, or finds the round that key already opened
+    /// (a repeated request must not send again).
+    async fn start_reminder_round(
+        &self,
+        campaign_id: i64,
+        channel: &str,
+        key: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<RoundStart>;
+    async fn finish_reminder_round(&self, round: i64, counts: RoundCounts, now: i64) -> Result<()>;
+    /// In one write transaction: the unsigned targets of a campaign (in `unit`'s subtree,
+    /// or the one `number`), and for those `eligible` accepts a fresh link that replaces
+    /// their active one (which then answers `token_replaced`).
+    async fn replace_links(
+        &self,
+        campaign_id: i64,
+        unit: Option<i64>,
+        number: Option<&str>,
+        now: i64,
+        eligible: &(dyn for<'t> Fn(&'t ReminderTarget) -> bool + Send + Sync),
+        mint: &(dyn Fn() -> crate::domain::token::NewToken + Send + Sync),
+    ) -> Result<Vec<(ReminderTarget, Option<String>)>>;
+    /// Undoes [`Store::replace_links`] for people whose reminder could not be delivered:
+    /// their fresh link is revoked and the link it replaced, if any, is active again.
+    async fn restore_links(
+        &self,
+        campaign_id: i64,
+        targets: &[ReminderTarget],
+        now: i64,
+    ) -> Result<()>;
 }
 
 /// A signer's session after SSO (`/masuk`).
@@ -617,6 +650,45 @@ pub struct CampaignEdit {
     pub screen_enabled: bool,
     pub public_enabled: bool,
     pub unit_ids: Vec<i64>,
+}
+
+/// An unsigned target of a campaign as a reminder sees them, with their HR-only contact
+/// data and the link a reminder would replace.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ReminderTarget {
+    pub employee_id: i64,
+    pub number: String,
+    pub name: String,
+    pub unit: String,
+    pub email: Option<String>,
+    pub telepon: Option<String>,
+    /// The active invitation before this round.
+    pub invitation_id: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct RoundCounts {
+    pub sent: i64,
+    pub failed: i64,
+    pub skipped: i64,
+}
+
+/// A reminder round as stored.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ReminderRoundRow {
+    pub id: i64,
+    pub channel: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    #[sqlx(flatten)]
+    pub counts: RoundCounts,
+}
+
+#[derive(Clone, Debug)]
+pub enum RoundStart {
+    New(i64),
+    /// The key was used before: this is that round.
+    Repeated(ReminderRoundRow),
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]

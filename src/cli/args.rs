@@ -44,6 +44,8 @@ pub enum Command {
     Campaign(CampaignCommand),
     /// Issue signing links for a campaign and write them to a CSV file.
     Invitations(InvitationsArgs),
+    /// Remind a campaign's unsigned targets by email or WhatsApp, each with a fresh link.
+    Remind(RemindArgs),
     /// Export reports.
     #[command(subcommand)]
     Export(ExportCommand),
@@ -233,6 +235,8 @@ pub struct ServeArgs {
     /// Seconds an idle keep-alive connection stays open (SPEC 4.6: 60)
     #[arg(long, default_value_t = 60, hide = true)]
     pub idle_timeout: u64,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
     #[command(flatten)]
     pub oidc: OidcArgs,
 }
@@ -463,6 +467,41 @@ pub struct AuditArgs {
     /// Witness policy (c2sp.org/tlog-policy): the checkpoint must be cosigned by its quorum
     #[arg(long)]
     pub policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SmtpArgs {
+    /// SMTP server for reminder emails: smtp://host:port (STARTTLS when the server offers
+    /// it; add ?tls=required to insist) or smtps://host:port (implicit TLS); user:pass@
+    /// when it needs a login
+    #[arg(long, env = "IKRAR_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of reminder emails, e.g. "BKPSDM Surakarta <noreply@bkpsdm.surakarta.go.id>"
+    #[arg(long, env = "IKRAR_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemindArgs {
+    #[arg(long)]
+    pub campaign: i64,
+    /// email | whatsapp
+    #[arg(long)]
+    pub channel: String,
+    /// Only this unit (key or name) and the units under it
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// Only this person (NIP or staff number)
+    #[arg(long)]
+    pub nip: Option<String>,
+    /// WhatsApp: the CSV to write (nip,nama,unit,telepon,wa_link)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
+    /// Public URL for links when no server has stored one yet
+    #[arg(long, env = "IKRAR_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// A network in CIDR notation, or one address (as a /32 or /128).

@@ -77,6 +77,7 @@ pub(super) async fn serve(url: &str, args: ServeArgs) -> Result<()> {
             witness_policy,
             metrics_allow: args.metrics_allow.clone(),
             oidc,
+            smtp: super::remind::smtp_config(&args.smtp)?,
         },
     )
     .await?;

@@ -26,6 +26,18 @@ pub struct RosterRow {
     /// The parent unit, when the file names one that differs from the unit.
     pub parent_unit: Option<UnitRef>,
     pub position: Option<String>,
+    /// HR-only contact data for reminders.
+    pub contact: Contact,
+}
+
+/// A row's contact columns (SPEC 4.1). The outer `None` means the file has no such
+/// column, so a re-import without it keeps what is stored; `Some(None)` is an empty cell,
+/// which clears it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Contact {
+    pub email: Option<Option<String>>,
+    /// Normalised (`62…`), see [`super::contact::parse_mobile`].
+    pub telepon: Option<Option<String>>,
 }
 
 /// One broken rule in one row. `column` is the column's header as written in the file.

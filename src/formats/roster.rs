@@ -6,7 +6,8 @@
 //!
 //! Two layouts are understood: our simple `nip,nama,jenis,unit,jabatan`, and SIASN-style
 //! exports (`nipBaru`, `nama`, `jenisPegawaiNama`, `unorId`, `unorNama`, `unorIndukId`,
-//! `unorIndukNama`, `jabatanNama`, …). Whether to write anything is the caller's decision:
+//! `unorIndukNama`, `jabatanNama`, …). Both may carry the optional contact columns `email`
+//! and `telepon` (SIASN: `email`, `noHp`). Whether to write anything is the caller's decision:
 //! an import is all-or-nothing, so any error item means nothing is imported.
 //!
 //! SIASN's `nipLama` and `kedudukanPnsNama` are not read: the old NIP identifies nobody
@@ -24,9 +25,10 @@ use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::domain::ValidationError;
+use crate::domain::contact;
 use crate::domain::nip::{EmployeeKind, StaffId};
 use crate::domain::roster::{
-    MAX_ROW_ERRORS, MAX_TEXT_CHARS, RosterRow, RowError, RowErrors, UnitRef,
+    Contact, MAX_ROW_ERRORS, MAX_TEXT_CHARS, RosterRow, RowError, RowErrors, UnitRef,
 };
 use crate::domain::text;
 use crate::formats::xlsx_limits::{self, Limits};
@@ -93,9 +95,11 @@ enum Col {
     ParentId,
     ParentName,
     Position,
+    Email,
+    Phone,
 }
 
-const COLS: usize = 8;
+const COLS: usize = 10;
 
 /// (header key, canonical spelling for messages, column, required)
 type Layout = &'static [(&'static str, &'static str, Col, bool)];
@@ -106,6 +110,8 @@ const SIMPLE: Layout = &[
     ("jenis", "jenis", Col::Kind, true),
     ("unit", "unit", Col::Unit, true),
     ("jabatan", "jabatan", Col::Position, false),
+    ("email", "email", Col::Email, false),
+    ("telepon", "telepon", Col::Phone, false),
 ];
 
 const SIASN: Layout = &[
@@ -117,6 +123,8 @@ const SIASN: Layout = &[
     ("unorindukid", "unorIndukId", Col::ParentId, false),
     ("unorinduknama", "unorIndukNama", Col::ParentName, false),
     ("jabatannama", "jabatanNama", Col::Position, false),
+    ("email", "email", Col::Email, false),
+    ("nohp", "noHp", Col::Phone, false),
 ];
 
 /// Headers match regardless of case, spaces and underscores.
@@ -423,6 +431,23 @@ impl RowChecker {
         let parent_id = text(Col::ParentId, &mut fail).filter(|s| !s.is_empty());
         let parent_name = text(Col::ParentName, &mut fail).filter(|s| !s.is_empty());
         let position = text(Col::Position, &mut fail).filter(|s| !s.is_empty());
+        // Contact cells: a bad one is named by row and column, never echoed (SPEC 6).
+        let mut contact_cell = |c: Col, parse: fn(&str) -> Result<String, ValidationError>| {
+            match text(c, &mut fail)? {
+                s if s.is_empty() => Some(None),
+                s => match parse(&s) {
+                    Ok(v) => Some(Some(v)),
+                    Err(e) => {
+                        fail(c, e.code, e.message);
+                        None
+                    }
+                },
+            }
+        };
+        let contact = Contact {
+            email: contact_cell(Col::Email, contact::parse_email),
+            telepon: contact_cell(Col::Phone, contact::parse_mobile),
+        };
 
         let mut id = None;
         if let (Some(kind), Some(raw)) = (kind, values[Col::Nip as usize]) {
@@ -483,6 +508,7 @@ impl RowChecker {
                     unit,
                     parent_unit,
                     position,
+                    contact,
                 })
             }
             _ => Err(errors),
@@ -1258,6 +1284,44 @@ mod tests {
     }
 
     #[test]
+    fn reads_contact_columns_and_names_bad_cells_by_row_and_column_without_echoing_them() {
+        let (_, items) = read(
+            b"nip,nama,jenis,unit,email,telepon\n\
+              199403142015021375,Bayu,PNS,Dinkes,bayu@dinkes.go.id,0812-1111-0001\n\
+              198909202022011971,Ani,PNS,Dinkes,ani(at)dinkes,0271 123456\n",
+        );
+        let first = items[0].as_ref().unwrap();
+        assert_eq!(
+            first.contact.email.as_ref().unwrap().as_deref(),
+            Some("bayu@dinkes.go.id")
+        );
+        assert_eq!(
+            first.contact.telepon.as_ref().unwrap().as_deref(),
+            Some("6281211110001")
+        );
+        let errors = items[1].as_ref().unwrap_err();
+        let named: Vec<(u64, &str, &str)> = errors
+            .iter()
+            .map(|e| (e.line, e.column.as_str(), e.code))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                (3, "email", "email_invalid"),
+                (3, "telepon", "telepon_invalid")
+            ]
+        );
+        assert!(
+            errors
+                .iter()
+                .all(|e| !e.message.contains("ani(at)") && !e.message.contains("0271"))
+        );
+        // A file without the columns says nothing about contact data (a re-import keeps it).
+        let (_, items) = read(b"nip,nama,jenis,unit\n199403142015021375,Bayu,PNS,Dinkes\n");
+        assert_eq!(items[0].as_ref().unwrap().contact, Contact::default());
+    }
+
+    #[test]
     fn reports_every_error_in_a_row() {
         let input = "NIP,Nama,Jenis,Unit,Jabatan\n198503302010131001,,Honorer,,\n";
         let (_, items) = read(input.as_bytes());
@@ -1480,6 +1544,25 @@ mod tests {
             assert_eq!(rows[0].id.as_str(), "198905312013062641");
             assert_eq!(rows[0].unit.key, "A5EB03E20004");
             assert_eq!(rows[39].line, 41);
+        }
+
+        #[test]
+        fn siasn_sheet_reads_contact_columns_even_a_phone_stored_as_a_number() {
+            let csv = b"nipBaru;nama;jenisPegawaiNama;unorNama;email;noHp\n\
+                199403142015021375;Bayu Purnomo;PNS;Dinas Kesehatan;bayu@dinkes.go.id;81211110001\n\
+                198909202022011971;Ani;PNS;Dinas Kesehatan;;\n";
+            let (_, items) = read_xlsx(workbook_from_csv(csv, b';', &["noHp"]));
+            let rows: Vec<RosterRow> = items.into_iter().map(Result::unwrap).collect();
+            assert_eq!(
+                rows[0].contact.email,
+                Some(Some("bayu@dinkes.go.id".to_owned()))
+            );
+            assert_eq!(
+                rows[0].contact.telepon,
+                Some(Some("6281211110001".to_owned()))
+            );
+            assert_eq!(rows[1].contact.email, Some(None));
+            assert_eq!(rows[1].contact.telepon, Some(None));
         }
 
         #[test]

@@ -6,5 +6,6 @@ pub mod lookup;
 pub mod meta;
 pub mod openapi;
 pub mod proof;
+pub mod reminders;
 pub mod sign;
 pub mod verify;

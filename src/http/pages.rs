@@ -10,6 +10,7 @@ pub mod kiosk;
 pub mod login;
 pub mod periksa;
 pub mod public;
+pub mod reminders;
 pub mod signing;
 pub mod sso;
 pub mod transparency;

@@ -54,6 +54,8 @@ pub struct AppState {
     pub metrics_allow: Arc<Vec<IpNet>>,
     /// Sign-in with the government's SSO, when `--oidc-issuer` is set (SPEC 4.5).
     pub oidc: Option<Arc<crate::service::oidc::Oidc>>,
+    /// The SMTP transport for reminder emails (`--smtp-url`), when configured.
+    pub mailer: Option<crate::service::reminder::Mailer>,
 }
 
 impl AppState {

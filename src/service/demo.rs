@@ -86,6 +86,7 @@ pub fn roster(today: NaiveDate) -> Vec<RosterRow> {
                 },
                 parent_unit: None,
                 position: Some("Pelaksana".to_string()),
+                contact: Default::default(),
             }
         })
         .collect()

@@ -42,7 +42,8 @@ pub struct SignInput<'a> {
     pub user_agent: Option<String>,
 }
 
-/// Resolves a token: unknown answers `token_unknown`, revoked `token_revoked`.
+/// Resolves a token: unknown answers `token_unknown`, revoked `token_revoked`, replaced by
+/// a reminder's fresh link `token_replaced`.
 pub async fn invitation(store: &dyn Store, raw: &str) -> ServiceResult<SignContext> {
     let unknown = || {
         ServiceError::not_found(
@@ -58,6 +59,13 @@ pub async fn invitation(store: &dyn Store, raw: &str) -> ServiceResult<SignConte
         .sign_context(&token::hash(raw))
         .await?
         .ok_or_else(unknown)?;
+    if ctx.revoked_at.is_some() && ctx.replaced {
+        return Err(ServiceError::gone(
+            "token_replaced",
+            "Tautan baru telah dikirim kepada Anda. Gunakan tautan terbaru dari pengingat BKPSDM.",
+        )
+        .field("token"));
+    }
     if ctx.revoked_at.is_some() {
         return Err(ServiceError::gone(
             "token_revoked",

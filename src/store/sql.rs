@@ -162,6 +162,26 @@ fn unsigned() -> String {
          ORDER BY u.name, s.name, s.number LIMIT $3 OFFSET $4"
     )
 }
+/// Unsigned target staff of campaign $1, in unit $2's subtree and/or with number $3 when
+/// given, with their contact data and active invitation.
+fn reminder_targets() -> String {
+    format!(
+        "{STAFF}, under(id) AS (
+            SELECT id FROM units WHERE id = $2
+            UNION SELECT u.id FROM units u JOIN under ON u.parent_id = under.id)
+         SELECT s.id AS employee_id, s.number, s.name, u.name AS unit, e.email, e.telepon,
+                (SELECT i.id FROM invitations i WHERE i.campaign_id = $1
+                    AND i.employee_id = s.id AND i.revoked_at IS NULL) AS invitation_id
+         FROM staff s
+         JOIN units u ON u.id = s.unit_id
+         JOIN employees e ON e.id = s.id
+         WHERE NOT EXISTS (SELECT 1 FROM pledges p WHERE p.employee_id = s.id
+                           AND p.campaign_id = $1 AND p.annulled_at IS NULL)
+           AND (CAST($2 AS BIGINT) IS NULL OR s.unit_id IN (SELECT id FROM under))
+           AND (CAST($3 AS TEXT) IS NULL OR s.number = $3)
+         ORDER BY u.name, s.name, s.number"
+    )
+}
 /// The hour bucket is plain integer arithmetic, the same on both engines.
 const SIGNATURES_PER_HOUR: &str =
     "SELECT signed_at - (signed_at % 3600) AS hour, COUNT(*) AS signed FROM pledges
@@ -206,7 +226,7 @@ const TARGETS: &str = "WITH RECURSIVE targeted(id) AS (
           END
     ORDER BY u.name, e.name, e.number";
 
-const SIGN_CONTEXT: &str = "SELECT v.id AS invitation_id, v.revoked_at, c.id AS campaign_id,
+const SIGN_CONTEXT: &str = "SELECT v.id AS invitation_id, v.revoked_at, v.replaced, c.id AS campaign_id,
         c.instansi_id,
         c.title AS campaign_title, c.place AS campaign_place, c.opens_at, c.closes_at, c.closed_at,
         c.mark_enabled, i.name AS instansi_name, i.code AS instansi_code, i.tz, t.number AS template_no,
@@ -1071,6 +1091,55 @@ where
         Ok(())
     }
 
+    async fn start_reminder_round(
+        &self,
+        campaign_id: i64,
+        channel: &str,
+        key: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<RoundStart> {
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO reminder_rounds (campaign_id, channel, round_key, actor, started_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, round_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(campaign_id)
+        .bind(channel)
+        .bind(key)
+        .bind(actor)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(id) = inserted {
+            return Ok(RoundStart::New(id));
+        }
+        let row: ReminderRoundRow = sqlx::query_as(
+            "SELECT id, channel, started_at, finished_at, sent, failed, skipped
+             FROM reminder_rounds WHERE campaign_id = $1 AND round_key = $2",
+        )
+        .bind(campaign_id)
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(RoundStart::Repeated(row))
+    }
+
+    async fn finish_reminder_round(&self, round: i64, counts: RoundCounts, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE reminder_rounds SET finished_at = $1, sent = $2, failed = $3, skipped = $4
+             WHERE id = $5",
+        )
+        .bind(now)
+        .bind(counts.sent)
+        .bind(counts.failed)
+        .bind(counts.skipped)
+        .bind(round)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn signer_session(
         &self,
         id_hash: &[u8; 32],
@@ -1209,6 +1278,107 @@ where
         .await?;
         Ok((rows, total))
     }
+
+    async fn replace_links(
+        &self,
+        campaign_id: i64,
+        unit: Option<i64>,
+        number: Option<&str>,
+        now: i64,
+        eligible: &(dyn for<'t> Fn(&'t ReminderTarget) -> bool + Send + Sync),
+        mint: &(dyn Fn() -> NewToken + Send + Sync),
+    ) -> Result<Vec<(ReminderTarget, Option<String>)>> {
+        let mut tx = self.begin_write().await?;
+        // Read inside the write transaction: someone who signs meanwhile is not reminded,
+        // and the link that made their pledge is never replaced.
+        let targets: Vec<ReminderTarget> = sqlx::query_as(sqlx::AssertSqlSafe(reminder_targets()))
+            .bind(campaign_id)
+            .bind(unit)
+            .bind(number)
+            .fetch_all(&mut *tx)
+            .await?;
+        let out: Vec<(ReminderTarget, Option<NewToken>)> = targets
+            .into_iter()
+            .map(|t| {
+                let token = eligible(&t).then(mint);
+                (t, token)
+            })
+            .collect();
+        let fresh: Vec<(&ReminderTarget, &NewToken)> = out
+            .iter()
+            .filter_map(|(t, k)| k.as_ref().map(|k| (t, k)))
+            .collect();
+        for chunk in fresh.chunks(DB::CHUNK) {
+            let old: Vec<i64> = chunk.iter().filter_map(|(t, _)| t.invitation_id).collect();
+            if !old.is_empty() {
+                let mut qb = QueryBuilder::<DB>::new(
+                    "UPDATE invitations SET replaced = TRUE, revoked_at = ",
+                );
+                qb.push_bind(now);
+                qb.push(" WHERE revoked_at IS NULL AND id IN (");
+                let mut sep = qb.separated(", ");
+                for id in old {
+                    sep.push_bind(id);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+            }
+            let mut qb = QueryBuilder::<DB>::new(
+                "INSERT INTO invitations (campaign_id, employee_id, token_hash, created_at) ",
+            );
+            qb.push_values(chunk, |mut b, (t, token)| {
+                b.push_bind(campaign_id)
+                    .push_bind(t.employee_id)
+                    .push_bind(token.hash.to_vec())
+                    .push_bind(now);
+            });
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_write(e, "another link run raced this round"))?;
+        }
+        tx.commit().await?;
+        Ok(out
+            .into_iter()
+            .map(|(t, k)| (t, k.map(|k| k.token)))
+            .collect())
+    }
+
+    async fn restore_links(
+        &self,
+        campaign_id: i64,
+        targets: &[ReminderTarget],
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for chunk in targets.chunks(DB::CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new("UPDATE invitations SET revoked_at = ");
+            qb.push_bind(now);
+            qb.push(" WHERE revoked_at IS NULL AND campaign_id = ");
+            qb.push_bind(campaign_id);
+            qb.push(" AND employee_id IN (");
+            let mut sep = qb.separated(", ");
+            for t in chunk {
+                sep.push_bind(t.employee_id);
+            }
+            qb.push(")");
+            qb.build().execute(&mut *tx).await?;
+            let old: Vec<i64> = chunk.iter().filter_map(|t| t.invitation_id).collect();
+            if !old.is_empty() {
+                let mut qb = QueryBuilder::<DB>::new(
+                    "UPDATE invitations SET revoked_at = NULL, replaced = FALSE WHERE replaced AND id IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for id in old {
+                    sep.push_bind(id);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// The unit $3 and its subtree, for [`ROSTER_WHERE`].
@@ -1340,7 +1510,7 @@ where
         }
         for chunk in rows.chunks(DB::CHUNK) {
             let mut qb = QueryBuilder::<DB>::new(
-                "INSERT INTO employees (instansi_id, unit_id, kind, number, name, position, active, updated_at, import_id) ",
+                "INSERT INTO employees (instansi_id, unit_id, kind, number, name, position, active, updated_at, import_id, email, telepon) ",
             );
             let (instansi_id, import_id, now, units) =
                 (self.instansi_id, self.import_id, self.now, &self.units);
@@ -1353,13 +1523,23 @@ where
                     .push_bind(row.position.clone())
                     .push_bind(true)
                     .push_bind(now)
-                    .push_bind(import_id);
+                    .push_bind(import_id)
+                    .push_bind(row.contact.email.clone().flatten())
+                    .push_bind(row.contact.telepon.clone().flatten());
             });
             qb.push(
                 " ON CONFLICT (instansi_id, number) DO UPDATE SET unit_id = excluded.unit_id,
                   kind = excluded.kind, name = excluded.name, position = excluded.position,
                   active = TRUE, updated_at = excluded.updated_at, import_id = excluded.import_id",
             );
+            // Every row of a file has the same columns: a file without a contact column
+            // keeps the stored contact data.
+            if chunk[0].contact.email.is_some() {
+                qb.push(", email = excluded.email");
+            }
+            if chunk[0].contact.telepon.is_some() {
+                qb.push(", telepon = excluded.telepon");
+            }
             qb.build().execute(&mut *self.tx).await?;
         }
         self.rows += rows.len() as u64;

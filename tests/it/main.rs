@@ -22,6 +22,7 @@ mod periksa;
 mod proof;
 mod read_path;
 mod recovery;
+mod reminders;
 mod roster_limits;
 mod screens;
 mod store;

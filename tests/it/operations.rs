@@ -318,6 +318,7 @@ async fn openapi_is_valid_3_1_and_describes_every_api_route() {
         ("get", "/api/v1/campaigns"),
         ("get", "/api/v1/campaigns/{id}"),
         ("post", "/api/v1/campaigns/{id}/invitations"),
+        ("post", "/api/v1/campaigns/{id}/reminders"),
         ("get", "/api/v1/campaigns/{id}/compliance"),
         ("get", "/api/v1/campaigns/{id}/unsigned"),
         ("get", "/api/v1/log/inclusion"),

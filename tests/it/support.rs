@@ -156,6 +156,7 @@ pub fn settings() -> Settings {
         witness_policy: None,
         metrics_allow: ikrar::metrics::loopback_networks(),
         oidc: None,
+        smtp: None,
     }
 }
 

@@ -13,7 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use super::{hr, log, lookup, meta, proof, sign, verify};
+use super::{hr, log, lookup, meta, proof, reminders, sign, verify};
 use crate::http::SIGN_BODY_LIMIT;
 use crate::http::error::ErrorBody;
 use crate::http::state::AppState;
@@ -73,6 +73,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(hr::unsigned))
         .routes(routes!(hr::issue_invitations))
         .routes(routes!(hr::revoke_invitation))
+        .routes(routes!(reminders::send_reminders))
         .routes(routes!(hr::get_pledge))
         .routes(routes!(hr::annul_pledge))
         .routes(routes!(hr::pledge_pdf))
