@@ -23,6 +23,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing would only obscure the clap derive"
+)]
 pub enum Command {
     /// Run the HTTP server (applies migrations first).
     Serve(ServeArgs),

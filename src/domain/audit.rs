@@ -28,13 +28,15 @@ pub fn action_text(code: &str) -> &'static str {
         "signer.login.refused" => "Masuk penanda tangan dengan SSO ditolak",
         "kiosk.start" => "Kiosk dimulai",
         "kiosk.end" => "Kiosk diakhiri",
+        "reminder.email" => "Pengingat surel dikirim",
+        "reminder.whatsapp" => "Tautan pengingat WhatsApp dibuat",
         _ => "Tindakan lain",
     }
 }
 
 /// The groups of the audit trail's filter: (value in the address, Indonesian name, the code
 /// prefix its events share).
-pub const GROUPS: [(&str, &str, &str); 7] = [
+pub const GROUPS: [(&str, &str, &str); 8] = [
     ("masuk", "Masuk dan keluar", "log"),
     ("kampanye", "Kampanye", "campaign."),
     ("tautan", "Tautan", "invitations."),
@@ -42,6 +44,7 @@ pub const GROUPS: [(&str, &str, &str); 7] = [
     ("roster", "Roster", "roster."),
     ("ekspor", "Ekspor", "export."),
     ("kiosk", "Kiosk", "kiosk."),
+    ("pengingat", "Pengingat", "reminder."),
 ];
 
 /// The code prefix of a filter group, if `group` is one.
@@ -78,6 +81,13 @@ mod tests {
             "pledge.annul",
             "export.compliance",
             "roster.import",
+            "kiosk.start",
+            "kiosk.end",
+            "reminder.email",
+            "reminder.whatsapp",
+            "user.link-oidc",
+            "login.refused",
+            "signer.login.refused",
         ] {
             assert_ne!(action_text(code), "Tindakan lain", "{code}");
             assert!(!action_text(code).contains('.'), "{code}");

@@ -161,3 +161,57 @@ fn the_readme_code_tour_names_every_top_level_module() {
     missing.dedup();
     assert_eq!(missing, Vec::<String>::new(), "not named in the code tour");
 }
+
+/// Every audit event a use case writes with a literal code reads in Indonesian on the audit
+/// page: `domain::audit::action_text` knows it.
+#[test]
+fn every_audit_code_written_has_an_indonesian_text() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut codes = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read");
+        for (at, _) in text.match_indices("audit::record(") {
+            // The fourth argument, when it is a string literal.
+            let args = &text[at + "audit::record(".len()..];
+            let mut depth = 0;
+            let mut commas = 0;
+            let mut start = None;
+            for (i, ch) in args.char_indices() {
+                match ch {
+                    '(' | '[' | '{' => depth += 1,
+                    ')' | ']' | '}' if depth == 0 => break,
+                    ')' | ']' | '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        commas += 1;
+                        if commas == 3 {
+                            start = Some(i + 1);
+                        }
+                        if commas == 4 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(start) = start {
+                let arg = args[start..].trim_start();
+                if let Some(rest) = arg.strip_prefix('"') {
+                    codes.insert(rest[..rest.find('"').expect("closing quote")].to_string());
+                }
+            }
+        }
+    }
+    assert!(codes.len() >= 10, "found the audit calls: {codes:?}");
+    let unknown: Vec<&String> = codes
+        .iter()
+        .filter(|c| ikrar::domain::audit::action_text(c) == "Tindakan lain")
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "codes without Indonesian text: {unknown:?}"
+    );
+}
