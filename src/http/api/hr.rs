@@ -245,6 +245,8 @@ pub async fn get_campaign(
         (status = 403, description = "The caller's role may not change campaigns.", body = ErrorBody),
         (status = 404, description = "No such campaign in the caller's instansi.", body = ErrorBody),
         (status = 409, description = "The campaign is closed.", body = ErrorBody),
+        (status = 413, description = "Body over its limit.", body = ErrorBody),
+        (status = 415, description = "Not JSON.", body = ErrorBody),
         (status = 422, description = "A field breaks a rule.", body = ErrorBody),
         (status = 503, description = "The database is unavailable.", body = ErrorBody),
     ),

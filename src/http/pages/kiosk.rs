@@ -510,19 +510,11 @@ pub async fn sign(
                 .receipt_for_invitation(ctx.invitation_id)
                 .await?
                 .is_some();
-            if !already && form.consent.is_none() {
-                let page = sign_page(
-                    &ctx,
-                    Some("Centang kotak persetujuan untuk menandatangani.".to_string()),
-                    &form.consent_name,
-                )?;
-                return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
-            }
-            if !already
-                && let Some(mut page) = signing::ask_name_first(SIGN_PATH, None, &ctx, &form)?
+            if let Some((status, mut page)) =
+                signing::before_signing(SIGN_PATH, None, &ctx, &form, already)?
             {
                 page.kiosk = true;
-                return Ok(html(StatusCode::OK, page));
+                return Ok(html(status, page));
             }
             let (client_ip, user_agent) = evidence(client, &headers);
             let signed = pledge::sign_at_kiosk(

@@ -123,10 +123,31 @@ pub(crate) fn sign_page(
     })
 }
 
+/// What the form asks before a pledge is signed, wherever it is shown (link, SSO, kiosk):
+/// the consent tick, then, once, whether a typed name far from the roster name is right.
+/// `None` when the form may sign (or the pledge exists already); else the form again.
+pub(crate) fn before_signing(
+    base: &str,
+    csrf: Option<&str>,
+    ctx: &SignContext,
+    form: &SignForm,
+    already: bool,
+) -> AppResult<Option<(StatusCode, SignPage)>> {
+    if already {
+        return Ok(None);
+    }
+    if form.consent.is_none() {
+        let refused = Some("Centang kotak persetujuan untuk menandatangani.".to_string());
+        let page = sign_page(base, csrf, ctx, refused, &form.consent_name)?;
+        return Ok(Some((StatusCode::UNPROCESSABLE_ENTITY, page)));
+    }
+    Ok(ask_name_first(base, csrf, ctx, form)?.map(|page| (StatusCode::OK, page)))
+}
+
 /// A consent name far from the roster name is asked about once ("Apakah nama Anda
 /// benar?") before signing: the form again, with the tick and the drawing kept. `None`
 /// when the name is close, or the signer confirmed it.
-pub(crate) fn ask_name_first(
+fn ask_name_first(
     base: &str,
     csrf: Option<&str>,
     ctx: &SignContext,
@@ -221,18 +242,8 @@ async fn post_inner(
         .receipt_for_invitation(ctx.invitation_id)
         .await?
         .is_some();
-    if !already && form.consent.is_none() {
-        let page = sign_page(
-            &link_base(token),
-            None,
-            &ctx,
-            Some("Centang kotak persetujuan untuk menandatangani.".to_string()),
-            &form.consent_name,
-        )?;
-        return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
-    }
-    if !already && let Some(page) = ask_name_first(&link_base(token), None, &ctx, form)? {
-        return Ok(html(StatusCode::OK, page));
+    if let Some((status, page)) = before_signing(&link_base(token), None, &ctx, form, already)? {
+        return Ok(html(status, page));
     }
     let (client_ip, user_agent) = evidence(client, headers);
     let signed = pledge::sign(

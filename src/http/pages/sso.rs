@@ -387,20 +387,10 @@ pub async fn sign(
     }
     let result: AppResult<Response> = async {
         let already = ctx.pledge_id.is_some();
-        if !already && form.consent.is_none() {
-            let page = signing::sign_page(
-                &base(id),
-                Some(&signer.csrf),
-                &ctx,
-                Some("Centang kotak persetujuan untuk menandatangani.".to_string()),
-                &form.consent_name,
-            )?;
-            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
-        }
-        if !already
-            && let Some(page) = signing::ask_name_first(&base(id), Some(&signer.csrf), &ctx, &form)?
+        if let Some((status, page)) =
+            signing::before_signing(&base(id), Some(&signer.csrf), &ctx, &form, already)?
         {
-            return Ok(html(StatusCode::OK, page));
+            return Ok(html(status, page));
         }
         let (client_ip, user_agent) = evidence(client, &headers);
         let signed = pledge::sign_after_sso(
