@@ -295,6 +295,22 @@ async fn a_campaign_for_two_units_shows_them_its_count_and_a_dashboard_of_only_t
     assert!(page.contains(KES) && page.contains(DIK), "{page}");
     assert!(page.contains("5 pegawai aktif"), "{page}");
     assert!(page.contains("Keluar"), "the navigation bar");
+    // The campaign page links every export and the kiosk and reminder pages, and each
+    // link answers for HR's session.
+    for link in [
+        format!("/api/v1/campaigns/{id}/compliance?format=xlsx"),
+        format!("/api/v1/campaigns/{id}/compliance?format=csv"),
+        format!("/api/v1/campaigns/{id}/compliance?format=csv-excel"),
+        format!("/api/v1/campaigns/{id}/compliance?format=json"),
+        format!("/admin/campaigns/{id}/kios"),
+        format!("/admin/campaigns/{id}/pengingat"),
+    ] {
+        assert!(
+            page.contains(&format!("href=\"{link}\"")),
+            "{link} in {page}"
+        );
+        assert_eq!(hr.get(&link).await.status, StatusCode::OK, "{link}");
+    }
 
     let dash = hr.get(&format!("/admin/campaigns/{id}/dasbor")).await;
     assert_eq!(dash.status, StatusCode::OK);
