@@ -52,6 +52,11 @@ pub fn page_error(e: AppError) -> Response {
     res
 }
 
+/// An HTML route's result as a response: its error as the error page.
+pub fn respond(r: Result<Response, AppError>) -> Response {
+    r.unwrap_or_else(page_error)
+}
+
 pub fn html(status: StatusCode, page: impl Template) -> Response {
     match page.render() {
         Ok(body) => (status, Html(body)).into_response(),

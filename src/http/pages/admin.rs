@@ -12,17 +12,13 @@ use crate::domain::instansi::waktu;
 use crate::http::auth::{PageCaller, check_csrf, owned_campaign, tz_of};
 use crate::http::error::AppResult;
 use crate::http::extract::{ApiMultipart, ApiPath, ApiQuery, multipart_error};
-use crate::http::pages::{campaign_admin, html, page_error};
+use crate::http::pages::{campaign_admin, html, respond};
 use crate::http::state::AppState;
 use crate::service::ServiceError;
 use crate::service::audit::{self, now};
 use crate::service::campaign;
 use crate::service::roster::{self, ImportOptions};
 use crate::store::AuditRow;
-
-fn respond(r: AppResult<Response>) -> Response {
-    r.unwrap_or_else(page_error)
-}
 
 pub struct CampaignLine {
     pub id: i64,

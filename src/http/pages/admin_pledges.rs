@@ -11,15 +11,11 @@ use serde::Deserialize;
 use crate::http::auth::{Caller, PageCaller, check_csrf};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{ApiForm, ApiPath, ApiQuery};
-use crate::http::pages::{html, page_error};
+use crate::http::pages::{html, respond};
 use crate::http::state::AppState;
 use crate::service::{ServiceError, pledge, pledge_search};
 use crate::store::PledgeView;
 use crate::tlog::record::ANNUL_CATEGORIES;
-
-fn respond(r: AppResult<Response>) -> Response {
-    r.unwrap_or_else(page_error)
-}
 
 /// The annulment categories (SPEC 2) as HR reads them.
 fn category_label(code: &str) -> &'static str {

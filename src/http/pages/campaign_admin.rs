@@ -13,7 +13,7 @@ use crate::domain::instansi::{TimeZone, waktu};
 use crate::http::auth::{Caller, PageCaller, check_csrf, owned_campaign, tz_of};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{ApiForm, ApiPath};
-use crate::http::pages::{html, page_error};
+use crate::http::pages::{html, respond};
 use crate::http::state::AppState;
 use crate::service::ServiceError;
 use crate::service::audit::now;
@@ -21,10 +21,6 @@ use crate::service::batches::Batch;
 use crate::service::campaign::{self, CampaignChange, CampaignInput};
 use crate::service::invitation;
 use crate::store::CampaignRow;
-
-fn respond(r: AppResult<Response>) -> Response {
-    r.unwrap_or_else(page_error)
-}
 
 /// A URL-encoded form as its pairs: checkboxes of one name come once per ticked box, which
 /// `serde_urlencoded` cannot put into a struct's `Vec`.

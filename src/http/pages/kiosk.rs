@@ -17,7 +17,7 @@ use crate::domain::campaign::Phase;
 use crate::http::auth::{Caller, PageCaller, SESSION_COOKIE, check_csrf, owned_campaign, tz_of};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{ApiForm, ApiPath, ApiQuery, ClientAddr, evidence};
-use crate::http::pages::{html, page_error, signing};
+use crate::http::pages::{html, signing};
 use crate::http::state::AppState;
 use crate::render::qr;
 use crate::service::audit::now;
@@ -61,7 +61,7 @@ fn removed(name: &'static str) -> Cookie<'static> {
 }
 
 fn respond(r: AppResult<Response>) -> Response {
-    no_store(r.unwrap_or_else(page_error))
+    no_store(super::respond(r))
 }
 
 // ---- HR's side -------------------------------------------------------------------------
